@@ -1,0 +1,724 @@
+"""One JSON results file per run: written atomically after every fold, resumable, never mixed.
+
+A run (one notebook, one paper's model, one dataset, one protocol, one set of
+parameters, one seed) writes one file. Its layout::
+
+    {
+      "format": "ser-notebooks run results", "format_version": 1,
+      "notebook": ..., "paper": ..., "dataset": ..., "protocol": ...,
+      "params": {...}, "seed": ..., "class_names": [...],      # the run's identity
+      "created": "2025-01-01T12:00:00+00:00", "updated": ...,
+      "git_commit": "…" or null, "git_dirty": true / false / null,
+      "versions": {"python": ..., "numpy": ..., "torch": ... or null, ...},
+      "model": {"param_count": ...},                            # set_model_info(...)
+      "folds": {
+        "0": {"index": 0, "metrics": {...}, "confusion": [[...]], "history": {...},
+              "wall_time_s": ..., "epoch_times_s": [...], "selected_epoch": ...,
+              "selection": ..., "extra": {...}, "recorded": ..., "git_commit": ..., "git_dirty": ...},
+        ...
+      },
+      "aggregate": {"ua": {"mean": ..., "std": ..., "min": ..., "max": ..., "n": ...}, ...}
+    }
+
+``metrics`` is :func:`ser_common.metrics.evaluate`'s dict without its ``confusion``,
+which is stored next to it. Non-finite floats (e.g. the ``nan`` recall of a class absent
+from a test fold) are stored as ``null`` so that the file is strict JSON.
+
+Typical notebook use::
+
+    run = RunResults.open("results/emodb/tim_net_loso.json", notebook="02_tim_net", paper="tim_net",
+                          dataset="emodb", protocol="leave-one-speaker-out", params=params, seed=0,
+                          class_names=class_names)
+    for fold in folds:
+        if run.is_done(fold.index):
+            continue                      # finished before an interruption
+        ...                               # train, predict
+        run.add_fold(fold.index, metrics=evaluate(y_true, y_pred, n_classes),
+                     history=fit.history, wall_time_s=seconds, selected_epoch=fit.selected_epoch,
+                     selection=fit.selection)
+    compare_with_paper(run, "tim_net", "emodb")
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.metadata
+import importlib.resources
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ser_common.metrics import DEFAULT_SUMMARY_KEYS, summarize
+
+__all__ = [
+    "IDENTITY_KEYS",
+    "ResultsMismatchError",
+    "RunResults",
+    "compare_with_paper",
+    "load_reference",
+    "load_results",
+]
+
+FORMAT_NAME = "ser-notebooks run results"
+FORMAT_VERSION = 1
+
+#: The keys that identify a run; a file is resumed only if all of them are identical.
+IDENTITY_KEYS = ("notebook", "paper", "dataset", "protocol", "params", "seed", "class_names")
+
+#: Fields every entry of a ``papers/<paper>/reference.json`` must have.
+REFERENCE_ENTRY_FIELDS = ("dataset", "label", "protocol", "selection", "leaky", "source")
+
+# Report name -> (module name, distribution names to try). Versions come from package
+# metadata unless the module is already imported, so recording them never imports
+# TensorFlow or PyTorch.
+_LIBRARIES = {
+    "numpy": ("numpy", ("numpy",)),
+    "scipy": ("scipy", ("scipy",)),
+    "scikit-learn": ("sklearn", ("scikit-learn",)),
+    "pandas": ("pandas", ("pandas",)),
+    "librosa": ("librosa", ("librosa",)),
+    "tensorflow": ("tensorflow", ("tensorflow", "tensorflow-cpu")),
+    "keras": ("keras", ("keras",)),
+    "torch": ("torch", ("torch",)),
+}
+
+
+class ResultsMismatchError(ValueError):
+    """An existing results file was written with different run settings."""
+
+
+# ----------------------------------------------------------------------------- JSON helpers
+
+
+def to_jsonable(value: object, where: str = "value") -> object:
+    """Convert numpy scalars / arrays, tuples and paths to plain JSON types.
+
+    Non-finite floats become ``None``. Dict keys must be strings or integers (integers
+    become strings, as JSON requires). Any other type raises ``TypeError`` naming
+    ``where``, so nothing is silently stringified.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist(), where)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        converted = {}
+        for key, item in value.items():
+            if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, int, np.integer)):
+                raise TypeError(f"{where}: dict key {key!r} ({type(key).__name__}) cannot be a JSON key; use strings")
+            converted[str(key)] = to_jsonable(item, f"{where}[{key!r}]")
+        return converted
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item, f"{where}[{position}]") for position, item in enumerate(value)]
+    raise TypeError(
+        f"{where}: cannot store a {type(value).__name__} ({value!r}) in a results file; "
+        "pass numbers, strings, booleans, None, lists or dicts of those"
+    )
+
+
+def _round_trip(value: object, where: str) -> object:
+    return json.loads(json.dumps(to_jsonable(value, where), allow_nan=False))
+
+
+def _same(old: object, new: object) -> bool:
+    """JSON-value equality that, unlike ``==``, does not treat ``True`` as ``1``."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(_same(old[key], new[key]) for key in old)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return old == new  # 1 and 1.0 are the same parameter value
+    return type(old) is type(new) and old == new
+
+
+_MISSING = "<missing>"
+
+
+def _differences(old: object, new: object, path: str) -> list[tuple[str, object, object]]:
+    """Dotted paths where two JSON values differ, descending into dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new)):
+            found += _differences(old.get(key, _MISSING), new.get(key, _MISSING), f"{path}.{key}")
+        return found
+    return [] if _same(old, new) else [(path, old, new)]
+
+
+def _write_json_atomically(path: Path, data: Mapping) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    # Persist the rename itself; not every platform lets a directory be opened.
+    try:
+        directory = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(directory)
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_state(*directories: Path) -> tuple[str | None, bool | None]:
+    """(HEAD commit, dirty flag) of the first directory inside a git work tree with a commit.
+
+    ``dirty`` counts modified tracked files only (untracked files, such as new results,
+    do not make it dirty). ``--no-optional-locks`` keeps ``git status`` from touching
+    the index. Returns ``(None, None)`` when git or a commit is unavailable.
+    """
+    for directory in directories:
+        try:
+            head = subprocess.run(
+                ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None, None
+        if head.returncode != 0:
+            continue
+        try:
+            status = subprocess.run(
+                ["git", "--no-optional-locks", "-C", str(directory), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            dirty = None
+        return head.stdout.strip(), dirty
+    return None, None
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of Python and the numeric / deep-learning libraries (``None`` = not installed).
+
+    A library that is not imported yet is looked up in its package metadata instead of
+    being imported, so this is cheap and never starts TensorFlow or PyTorch.
+    """
+    versions: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
+    for report_name, (module_name, distributions) in _LIBRARIES.items():
+        module = sys.modules.get(module_name)
+        version = getattr(module, "__version__", None) if module is not None else None
+        for distribution in distributions if version is None else ():
+            try:
+                version = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        versions[report_name] = None if version is None else str(version)
+    return versions
+
+
+# ----------------------------------------------------------------------------- the results file
+
+
+def load_results(path: str | os.PathLike) -> dict:
+    """Read a results file written by :class:`RunResults`.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    dict
+        The file's content (layout in the module docstring).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"results file {path} does not exist; run the notebook that writes it first")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"results file {path} is not valid JSON ({error}); it was not written by RunResults") from error
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path} is not a ser-notebooks results file (its 'format' field is missing or different)")
+    return data
+
+
+class RunResults:
+    """The results file of one run; create it with :meth:`RunResults.open`.
+
+    Every :meth:`add_fold` rewrites the file atomically (temporary file in the same
+    directory, fsync, ``os.replace``), so an interrupted run keeps every finished fold,
+    and :meth:`is_done` lets the notebook skip those folds when it runs again.
+    """
+
+    def __init__(self, path: Path, data: dict) -> None:
+        # Use RunResults.open(...); this constructor does no checking.
+        self._path = path
+        self._data = data
+        self._git_commit, self._git_dirty = _git_state(path.parent, Path(__file__).resolve().parent)
+
+    # -- creation ---------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike,
+        *,
+        notebook: str,
+        paper: str,
+        dataset: str,
+        protocol: str,
+        params: Mapping,
+        seed: int,
+        class_names: Sequence[str],
+        resume: bool = True,
+        overwrite: bool = False,
+    ) -> RunResults:
+        """Start a results file, or resume an existing one with identical settings.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The JSON file; missing parent directories are created.
+        notebook, paper, dataset, protocol : str
+            What produced the run, e.g. ``"02_tim_net"``, ``"tim_net"``, ``"emodb"``,
+            ``"leave-one-speaker-out"``.
+        params : dict
+            Every parameter of the run (features, model, training). Compared after a
+            JSON round trip, so tuples vs lists or numpy vs Python numbers do not count
+            as differences.
+        seed : int
+        class_names : sequence of str
+            Names of the class indices used in the metrics.
+        resume : bool, default=True
+            If the file exists with identical ``notebook``, ``paper``, ``dataset``,
+            ``protocol``, ``params``, ``seed`` and ``class_names``, keep its finished
+            folds. If any of them differs, raise :class:`ResultsMismatchError`.
+        overwrite : bool, default=False
+            Discard an existing file and start fresh (it is replaced immediately).
+
+        Returns
+        -------
+        RunResults
+
+        Raises
+        ------
+        ResultsMismatchError
+            ``resume=True`` and the existing file has different settings; the message
+            lists each differing key with the old and new value.
+        FileExistsError
+            ``resume=False``, ``overwrite=False`` and the file exists.
+        """
+        path = Path(path)
+        if path.suffix.lower() != ".json":
+            raise ValueError(f"results path {path} should end in .json")
+        identity = {
+            "notebook": notebook,
+            "paper": paper,
+            "dataset": dataset,
+            "protocol": protocol,
+            "params": params,
+            "seed": seed,
+            "class_names": class_names,
+        }
+        for key in ("notebook", "paper", "dataset", "protocol"):
+            if not isinstance(identity[key], str) or not identity[key]:
+                raise ValueError(f"{key} must be a non-empty string, got {identity[key]!r}")
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a dict of all run parameters, got {type(params).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        if isinstance(class_names, str) or len(class_names) < 2:
+            raise ValueError(f"class_names must be a list of at least 2 class names, got {class_names!r}")
+        identity = {key: _round_trip(value, key) for key, value in identity.items()}
+
+        if path.exists() and not overwrite:
+            if not resume:
+                raise FileExistsError(
+                    f"results file {path} already exists. Pass resume=True to continue it, overwrite=True to "
+                    "replace it, or choose another results path."
+                )
+            data = load_results(path)
+            differences = []
+            for key in IDENTITY_KEYS:
+                differences += _differences(data.get(key, _MISSING), identity[key], key)
+            if differences:
+                lines = "\n".join(f"  {key}: {old!r} (in file) vs {new!r} (now)" for key, old, new in differences)
+                raise ResultsMismatchError(
+                    f"results file {path} was written with different settings:\n{lines}\n"
+                    f"Results of different settings are never mixed. Choose another results path for this run, "
+                    f"or pass overwrite=True to discard the file's {len(data.get('folds', {}))} finished fold(s)."
+                )
+            return cls(path, data)
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results = cls(path, {})
+        now = _now()
+        results._data = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            **identity,
+            "created": now,
+            "updated": now,
+            "git_commit": results._git_commit,
+            "git_dirty": results._git_dirty,
+            "versions": library_versions(),
+            "model": {},
+            "folds": {},
+            "aggregate": {},
+        }
+        results._save()
+        return results
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """Location of the results file."""
+        return self._path
+
+    @property
+    def data(self) -> dict:
+        """A deep copy of the whole file content."""
+        return copy.deepcopy(self._data)
+
+    @property
+    def completed_folds(self) -> list[int]:
+        """Indices of the recorded folds, ascending."""
+        return sorted(int(key) for key in self._data["folds"])
+
+    @property
+    def aggregate(self) -> dict:
+        """:func:`ser_common.metrics.summarize` over the recorded folds (empty before the first)."""
+        return copy.deepcopy(self._data["aggregate"])
+
+    def is_done(self, index: int) -> bool:
+        """True if fold ``index`` is already recorded (skip it when resuming)."""
+        return _fold_key(index) in self._data["folds"]
+
+    def fold(self, index: int) -> dict:
+        """A copy of the record of fold ``index`` (layout in the module docstring)."""
+        key = _fold_key(index)
+        if key not in self._data["folds"]:
+            raise KeyError(f"fold {index} is not recorded in {self._path}; recorded folds: {self.completed_folds}")
+        return copy.deepcopy(self._data["folds"][key])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per recorded fold.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by fold index, with columns ``ua``, ``wa``, ``macro_f1`` (fractions),
+            ``wall_time_s``, ``mean_epoch_time_s``, ``epochs`` (number of epoch times
+            recorded) and ``selected_epoch``.
+        """
+        columns = ["ua", "wa", "macro_f1", "wall_time_s", "mean_epoch_time_s", "epochs", "selected_epoch"]
+        rows = []
+        for index in self.completed_folds:
+            record = self._data["folds"][str(index)]
+            epoch_times = record.get("epoch_times_s") or []
+            rows.append(
+                {
+                    "fold": index,
+                    "ua": record["metrics"].get("ua"),
+                    "wa": record["metrics"].get("wa"),
+                    "macro_f1": record["metrics"].get("macro_f1"),
+                    "wall_time_s": record["wall_time_s"],
+                    "mean_epoch_time_s": float(np.mean(epoch_times)) if epoch_times else float("nan"),
+                    "epochs": len(epoch_times),
+                    "selected_epoch": record.get("selected_epoch"),
+                }
+            )
+        frame = pd.DataFrame(rows, columns=["fold", *columns])
+        return frame.set_index("fold")
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResults({str(self._path)!r}, paper={self._data['paper']!r}, dataset={self._data['dataset']!r}, "
+            f"protocol={self._data['protocol']!r}, folds done={self.completed_folds})"
+        )
+
+    # -- writing ----------------------------------------------------------------------
+
+    def add_fold(
+        self,
+        index: int,
+        *,
+        metrics: Mapping,
+        history: Mapping | None = None,
+        wall_time_s: float,
+        epoch_times_s: Sequence[float] | None = None,
+        selected_epoch: int | None = None,
+        selection: str | None = None,
+        extra: Mapping | None = None,
+    ) -> None:
+        """Record one finished fold, recompute the aggregate and rewrite the file atomically.
+
+        Parameters
+        ----------
+        index : int
+            The fold's index (``Fold.index``).
+        metrics : dict
+            :func:`ser_common.metrics.evaluate` on the fold's test set. Must hold at
+            least ``ua`` and ``wa``; its ``confusion`` is stored as the fold's
+            ``confusion``.
+        history : dict, optional
+            The shared per-epoch history (see :mod:`ser_common.training`).
+        wall_time_s : float
+            Wall time of the whole fold (training + evaluation), seconds.
+        epoch_times_s : sequence of float, optional
+            Per-epoch wall times; defaults to ``history["time_s"]`` when present.
+        selected_epoch : int, optional
+            1-based epoch whose weights were evaluated.
+        selection : str, optional
+            How that epoch was chosen, e.g. ``"last"`` or ``"best:val_ua"``
+            (``FitResult.selection``); shown by :func:`compare_with_paper`.
+        extra : dict, optional
+            Anything else worth keeping (JSON-serialisable).
+
+        Raises
+        ------
+        ValueError
+            If the fold is already recorded (a finished fold is never overwritten), or
+            ``metrics`` lacks ``ua`` / ``wa``.
+        """
+        key = _fold_key(index)
+        if key in self._data["folds"]:
+            raise ValueError(
+                f"fold {index} is already recorded in {self._path}; skip it with is_done({index}), "
+                "or start a fresh file with RunResults.open(..., overwrite=True)"
+            )
+        if not isinstance(metrics, Mapping) or not {"ua", "wa"} <= set(metrics):
+            raise ValueError("metrics must be the dict returned by ser_common.metrics.evaluate (with 'ua' and 'wa')")
+        if isinstance(wall_time_s, bool) or not isinstance(wall_time_s, (int, float, np.integer, np.floating)):
+            raise TypeError(f"wall_time_s must be a number of seconds, got {wall_time_s!r}")
+        if history is not None and not isinstance(history, Mapping):
+            raise TypeError(f"history must be a dict of per-epoch lists (FitResult.history), got {type(history).__name__}")
+        if epoch_times_s is None and history is not None and "time_s" in history:
+            epoch_times_s = history["time_s"]
+        scalar_metrics = {name: value for name, value in metrics.items() if name != "confusion"}
+        record = {
+            "index": int(key),
+            "metrics": scalar_metrics,
+            "confusion": metrics.get("confusion"),
+            "history": history,
+            "wall_time_s": wall_time_s,
+            "epoch_times_s": list(epoch_times_s) if epoch_times_s is not None else None,
+            "selected_epoch": selected_epoch,
+            "selection": selection,
+            "extra": dict(extra) if extra is not None else {},
+            "recorded": _now(),
+            "git_commit": self._git_commit,
+            "git_dirty": self._git_dirty,
+        }
+        record = _round_trip(record, f"fold {index}")
+        folds = {**self._data["folds"], key: record}
+        self._data = {**self._data, "folds": folds, "aggregate": _aggregate(folds)}
+        self._save()
+
+    def set_model_info(self, **info: object) -> None:
+        """Record properties of the model, e.g. ``set_model_info(param_count=104_496)``.
+
+        Setting a key again with the same value is fine (e.g. once per fold); a
+        different value raises ``ValueError``, because one run must use one model.
+        Run-environment details that may change on resume (device, hostname) belong in
+        a fold's ``extra`` instead.
+        """
+        converted = _round_trip(info, "model info")
+        model = self._data["model"]
+        changed = [name for name, value in converted.items() if name in model and not _same(model[name], value)]
+        if changed:
+            details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
+            raise ValueError(
+                f"model info in {self._path} differs from what this run sets ({details}); one results file holds "
+                "one model. Choose another results path or pass overwrite=True when opening."
+            )
+        self._data["model"] = {**model, **converted}
+        self._save()
+
+    def _save(self) -> None:
+        self._data["updated"] = _now()
+        _write_json_atomically(self._path, self._data)
+
+
+def _fold_key(index: int) -> str:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
+        raise ValueError(f"fold index must be a non-negative integer, got {index!r}")
+    return str(int(index))
+
+
+def _aggregate(folds: Mapping[str, Mapping]) -> dict:
+    """Summarise the metrics every fold has (``DEFAULT_SUMMARY_KEYS`` order)."""
+    fold_metrics = [record["metrics"] for record in folds.values()]
+    keys = [key for key in DEFAULT_SUMMARY_KEYS if all(metrics.get(key) is not None for metrics in fold_metrics)]
+    return summarize(fold_metrics, keys) if fold_metrics and keys else {}
+
+
+# ----------------------------------------------------------------------------- published numbers
+
+
+def load_reference(paper: str) -> dict:
+    """Read the published numbers of one paper from ``papers/<paper>/reference.json``.
+
+    Parameters
+    ----------
+    paper : str
+        Package name of the paper: ``"tim_net"``, ``"cktim_net"``, ``"glam"`` or
+        ``"light_sernet"``.
+
+    Returns
+    -------
+    dict
+        ``{"paper": ..., "citation": ..., "entries": [...]}``; every entry has the
+        fields ``dataset``, ``label``, ``protocol``, ``selection``, ``leaky``,
+        ``source`` and metric values in percent (``ua``, ``wa``, optionally
+        ``macro_f1``, ``weighted_f1`` and ``<metric>_std``).
+    """
+    papers = importlib.resources.files("papers")
+    path = papers / paper / "reference.json"
+    if not path.is_file():
+        available = sorted(item.name for item in papers.iterdir() if (item / "reference.json").is_file())
+        raise FileNotFoundError(f"no published numbers for paper {paper!r} (looked for {path}); available: {available}")
+    try:
+        reference = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    entries = reference.get("entries")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f"{path} has no 'entries' list")
+    for position, entry in enumerate(entries):
+        missing = [field for field in REFERENCE_ENTRY_FIELDS if field not in entry]
+        if missing:
+            raise ValueError(f"{path}: entry {position} ({entry.get('label', '?')!r}) lacks {missing}")
+    return reference
+
+
+def _normalised_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _format_percent(value: object, std: object = None) -> str:
+    if value is None:
+        return "–"
+    text = f"{float(value):.2f}"
+    return text if std is None else f"{text} ± {float(std):.2f}"
+
+
+def compare_with_paper(
+    results: RunResults | Mapping,
+    paper: str,
+    dataset: str,
+    keys: Sequence[str] = ("ua", "wa", "macro_f1"),
+    *,
+    details: bool = False,
+) -> pd.DataFrame:
+    """Our fold-averaged metrics next to every published number for the same corpus.
+
+    Parameters
+    ----------
+    results : RunResults or dict
+        A run, or the dict from :func:`load_results`.
+    paper : str
+        Paper whose ``reference.json`` to read (see :func:`load_reference`).
+    dataset : str
+        Corpus key in the reference file, e.g. ``"emodb"``. It must name the corpus of
+        ``results`` (compared ignoring case and punctuation): numbers from different
+        corpora are not comparable.
+    keys : sequence of str, default=("ua", "wa", "macro_f1")
+        Metrics to show, one row each.
+    details : bool, default=False
+        Add rows ``protocol``, ``selection``, ``leaky`` and ``source`` under the metrics.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows = metrics; the first column is ours, headed
+        ``"ours (mean ± std, <n> folds, <protocol>, selection: <selection>)"``, then one
+        column per published entry, headed by its label. Values are percentages with
+        2 decimals; ``"–"`` where a number was not published.
+
+    Warns
+    -----
+    UserWarning
+        If the paper published no numbers for ``dataset`` (the table then has only our
+        column).
+    """
+    data = results.data if isinstance(results, RunResults) else results
+    if _normalised_name(data["dataset"]) != _normalised_name(dataset):
+        raise ValueError(
+            f"these results are on {data['dataset']!r} but the paper's {dataset!r} numbers were requested; "
+            "numbers from different corpora are not comparable"
+        )
+    aggregate = data.get("aggregate") or {}
+    if not aggregate:
+        raise ValueError("the results have no finished folds yet, so there is nothing to compare")
+
+    n_folds = next(iter(aggregate.values()))["n"]
+    selections = sorted({record.get("selection") for record in data["folds"].values()} - {None})
+    if not selections and isinstance(data["params"].get("selection"), str):
+        selections = [data["params"]["selection"]]
+    selection = ", ".join(selections) if selections else "not recorded"
+    ours_column = f"ours (mean ± std, {n_folds} folds, {data['protocol']}, selection: {selection})"
+    table = {
+        ours_column: [
+            _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
+            for key in keys
+        ]
+    }
+    detail_rows = ("protocol", "selection", "leaky", "source")
+    if details:
+        # Whether our selection touched the test data is up to the notebook, so it is not claimed here.
+        table[ours_column] += [data["protocol"], selection, "–", f"this run ({data.get('notebook', '?')})"]
+
+    reference = load_reference(paper)
+    entries = [entry for entry in reference["entries"] if _normalised_name(entry["dataset"]) == _normalised_name(dataset)]
+    if not entries:
+        available = sorted({entry["dataset"] for entry in reference["entries"]})
+        warnings.warn(
+            f"{paper} published no numbers for {dataset!r} (it has {available}); the table shows only our results",
+            UserWarning,
+            stacklevel=2,
+        )
+    for entry in entries:
+        if entry["label"] in table:
+            raise ValueError(f"papers/{paper}/reference.json has two {dataset!r} entries labelled {entry['label']!r}")
+        column = [_format_percent(entry.get(key), entry.get(f"{key}_std")) for key in keys]
+        if details:
+            column += [entry["protocol"], entry["selection"], "yes" if entry["leaky"] else "no", entry["source"]]
+        table[entry["label"]] = column
+    index = list(keys) + (list(detail_rows) if details else [])
+    return pd.DataFrame(table, index=pd.Index(index, name="metric"))

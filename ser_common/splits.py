@@ -1,0 +1,530 @@
+"""Train / validation / test splits for the evaluation protocols the lessons compare.
+
+Every function returns a list of :class:`Fold` objects: integer row indices into the
+manifest (the table of utterances), one ``train`` / ``val`` / ``test`` triple per fold.
+The same folds can then be fed to any framework.
+
+Protocols
+---------
+``kfold_speaker_dependent``
+    k-fold cross-validation over utterances. The same speakers appear in training and
+    test, so the numbers measure how well a model recognises emotions *of speakers it
+    has heard*. With ``stratified=False`` and TIM-Net's seed it reproduces TIM-Net's
+    official folds exactly.
+``speaker_independent``
+    Leave-one-speaker-out, or grouped k-fold over speakers. No speaker is in two parts
+    of a fold, and the validation set is made of whole speakers too, so model selection
+    is speaker-independent as well.
+``holdout_811``
+    One 80 / 10 / 10 train / validation / test split (the 8:1:1 split in GLAM's README),
+    optionally grouped.
+
+:func:`check_folds` raises if any fold leaks rows or speakers between its parts, and
+:func:`describe_folds` gives a one-row-per-fold table for notebooks.
+
+All index arrays are ``int64``, sorted ascending and read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import (
+    KFold,
+    LeaveOneGroupOut,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
+
+__all__ = [
+    "Fold",
+    "check_folds",
+    "describe_folds",
+    "holdout_811",
+    "PROTOCOLS",
+    "kfold_speaker_dependent",
+    "make_folds",
+    "speaker_independent",
+]
+
+_PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One train / validation / test partition of the manifest rows.
+
+    Parameters
+    ----------
+    index : int
+        0-based position of the fold in its protocol (the key used in results files).
+    train, val, test : array-like of int
+        Row indices into the manifest. They are stored as sorted, read-only ``int64``
+        arrays. ``val`` may be empty (no validation set).
+    name : str
+        Human-readable name, e.g. ``"fold 3/10"`` or ``"speaker 03"``.
+
+    Notes
+    -----
+    Two folds are equal when their index, name and all three index arrays are equal.
+    The arrays are made read-only so that a frozen fold really cannot change.
+    """
+
+    index: int
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    name: str
+
+    def __post_init__(self) -> None:
+        for part in _PARTS:
+            object.__setattr__(self, part, _as_index_array(getattr(self, part), part))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fold):
+            return NotImplemented
+        return (
+            self.index == other.index
+            and self.name == other.name
+            and all(np.array_equal(getattr(self, p), getattr(other, p)) for p in _PARTS)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.name) + tuple(getattr(self, p).tobytes() for p in _PARTS))
+
+    def __repr__(self) -> str:
+        return (
+            f"Fold(index={self.index}, name={self.name!r}, "
+            f"n_train={self.train.size}, n_val={self.val.size}, n_test={self.test.size})"
+        )
+
+
+def _as_index_array(values: object, part: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.size == 0:
+        array = np.empty(0, dtype=np.int64)
+    if array.ndim != 1:
+        raise ValueError(f"Fold.{part} must be a 1-D array of row indices, got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"Fold.{part} must hold integer row indices, got dtype {array.dtype}")
+    array = np.sort(array.astype(np.int64))
+    array.flags.writeable = False
+    return array
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _labels_array(y: object, name: str = "y") -> np.ndarray:
+    labels = np.asarray(y)
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels (one per utterance), got shape {labels.shape}")
+    if labels.size == 0:
+        raise ValueError(f"{name} is empty: there are no utterances to split")
+    return labels
+
+
+def _check_n_splits(n_splits: int, n_samples: int) -> None:
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
+        raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}")
+    if n_splits > n_samples:
+        raise ValueError(f"n_splits={n_splits} is larger than the number of utterances ({n_samples})")
+
+
+def _carve_validation(train: np.ndarray, y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``train`` rows into (train, val), stratified on ``y``; test rows are never touched."""
+    if val_fraction == 0:
+        return train, np.empty(0, dtype=np.int64)
+    try:
+        rest, val = train_test_split(train, test_size=val_fraction, random_state=seed, stratify=y[train])
+    except ValueError as error:
+        raise ValueError(
+            f"could not carve a stratified validation set of val_fraction={val_fraction} from "
+            f"{train.size} training utterances ({error}). Use a larger val_fraction, fewer folds, "
+            "or val_fraction=0 for no validation set."
+        ) from error
+    return np.asarray(rest), np.asarray(val)
+
+
+# ----------------------------------------------------------------------------- protocols
+
+
+def kfold_speaker_dependent(
+    y: Sequence | np.ndarray,
+    n_splits: int = 10,
+    seed: int = 0,
+    *,
+    stratified: bool = True,
+    val_fraction: float = 0.1,
+) -> list[Fold]:
+    """k-fold cross-validation over utterances (speakers are shared between parts).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class label of every manifest row.
+    n_splits : int, default=10
+        Number of folds; every row is in exactly one test part.
+    seed : int, default=0
+        Seeds the fold shuffle and the validation draw.
+    stratified : bool, default=True
+        True: ``StratifiedKFold(n_splits, shuffle=True, random_state=seed)``, so each
+        test part has the class proportions of the whole corpus. False: plain
+        ``KFold(n_splits, shuffle=True, random_state=seed)``, which is TIM-Net's official
+        protocol; with ``seed=46`` and the same row order it reproduces TIM-Net's folds.
+    val_fraction : float, default=0.1
+        Fraction of each fold's *training* part held out as validation set, drawn with
+        a stratified ``train_test_split(random_state=seed)``. The test part is never
+        used for validation. ``0`` gives an empty validation set.
+
+    Returns
+    -------
+    list of Fold
+        ``n_splits`` folds named ``"fold 1/10"`` … ``"fold 10/10"`` (``index`` is 0-based).
+
+    Notes
+    -----
+    This protocol is speaker-dependent: numbers from it are not comparable with
+    speaker-independent numbers and are usually much higher.
+    """
+    labels = _labels_array(y)
+    _check_n_splits(n_splits, labels.size)
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    splitter = (
+        StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        if stratified
+        else KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    )
+    folds = []
+    for index, (train, test) in enumerate(splitter.split(np.zeros(labels.size), labels)):
+        train, val = _carve_validation(train, labels, val_fraction, seed)
+        folds.append(Fold(index, train, val, test, f"fold {index + 1}/{n_splits}"))
+    return folds
+
+
+def speaker_independent(
+    y: Sequence | np.ndarray,
+    speakers: Sequence | np.ndarray,
+    *,
+    n_splits: int | None = None,
+    seed: int = 0,
+    val_speakers: int = 1,
+) -> list[Fold]:
+    """Speaker-independent folds: no speaker is in two parts of a fold.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class label of every manifest row.
+    speakers : array-like of shape (n_samples,)
+        Speaker id of every manifest row (strings or integers).
+    n_splits : int or None, default=None
+        None: leave-one-speaker-out, one fold per speaker, in sorted speaker order,
+        named ``"speaker <id>"``. An int: grouped k-fold with
+        ``StratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)``, which keeps
+        each speaker in one test part and balances the class counts across folds.
+    seed : int, default=0
+        Seeds the grouped k-fold and the draw of the validation speakers.
+    val_speakers : int, default=1
+        Number of whole speakers moved from each fold's training part to its validation
+        part, drawn at random (seeded by ``seed`` and the fold index, so reproducible).
+        Model selection on this set is speaker-independent too. ``0`` gives an empty
+        validation set.
+
+    Returns
+    -------
+    list of Fold
+
+    Raises
+    ------
+    ValueError
+        If ``y`` and ``speakers`` differ in length, there are fewer than 2 speakers, or a
+        fold would be left with no training speaker after taking its test and validation
+        speakers.
+
+    Notes
+    -----
+    scikit-learn's ``StratifiedGroupKFold`` uses the shuffle only to break ties between
+    speakers whose class counts have the same spread; when speakers differ (the usual
+    case) different seeds can give the same test parts. The seed still changes which
+    speakers are drawn for validation.
+    """
+    labels = _labels_array(y)
+    speaker_ids = _labels_array(speakers, "speakers")
+    if speaker_ids.size != labels.size:
+        raise ValueError(f"y has {labels.size} entries but speakers has {speaker_ids.size}; give one speaker per utterance")
+    unique_speakers = np.unique(speaker_ids)
+    if unique_speakers.size < 2:
+        raise ValueError(
+            f"speaker-independent folds need at least 2 speakers, got {unique_speakers.size} "
+            f"({unique_speakers.tolist()}); use kfold_speaker_dependent for a single-speaker corpus"
+        )
+    if isinstance(val_speakers, bool) or not isinstance(val_speakers, (int, np.integer)) or val_speakers < 0:
+        raise ValueError(f"val_speakers must be a non-negative integer, got {val_speakers!r}")
+
+    if n_splits is None:
+        splits = LeaveOneGroupOut().split(np.zeros(labels.size), labels, groups=speaker_ids)
+        names = [f"speaker {speaker}" for speaker in unique_speakers]
+        # LOSO needs one test speaker, val_speakers for validation and one left to train on.
+        needed = 2 + val_speakers
+        if unique_speakers.size < needed:
+            raise ValueError(
+                f"leave-one-speaker-out with val_speakers={val_speakers} needs at least {needed} speakers "
+                f"(1 test + {val_speakers} validation + 1 training), got {unique_speakers.size}; lower val_speakers"
+            )
+    else:
+        _check_n_splits(n_splits, labels.size)
+        if n_splits > unique_speakers.size:
+            raise ValueError(
+                f"n_splits={n_splits} is larger than the number of speakers ({unique_speakers.size}); "
+                "use n_splits=None for leave-one-speaker-out or fewer splits"
+            )
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(labels.size), labels, groups=speaker_ids)
+        names = [f"fold {i + 1}/{n_splits}" for i in range(n_splits)]
+
+    folds = []
+    for index, (train, test) in enumerate(splits):
+        train_speakers = np.unique(speaker_ids[train])
+        if train_speakers.size <= val_speakers:
+            test_speakers = ", ".join(map(str, np.unique(speaker_ids[test])))
+            raise ValueError(
+                f"{names[index]} tests on speakers {test_speakers} and leaves {train_speakers.size} speaker(s) "
+                f"for training, not enough for val_speakers={val_speakers} plus at least one training speaker; "
+                "lower val_speakers or use more splits"
+            )
+        # A per-fold seed sequence keeps each fold's draw reproducible on its own.
+        rng = np.random.default_rng([seed, index])
+        chosen = rng.choice(train_speakers, size=val_speakers, replace=False)
+        in_val = np.isin(speaker_ids[train], chosen)
+        folds.append(Fold(index, train[~in_val], train[in_val], test, names[index]))
+    return folds
+
+
+def holdout_811(
+    y: Sequence | np.ndarray,
+    seed: int = 0,
+    *,
+    groups: Sequence | np.ndarray | None = None,
+) -> list[Fold]:
+    """One 80 / 10 / 10 train / validation / test split (GLAM README's 8:1:1 split).
+
+    The rows are cut into ten stratified parts with
+    ``StratifiedKFold(10, shuffle=True, random_state=seed)`` (or, when ``groups`` is
+    given, ``StratifiedGroupKFold`` with the same arguments). Two of the parts, drawn
+    with ``numpy.random.default_rng(seed)``, become the test and the validation set; the
+    other eight the training set.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class label of every manifest row.
+    seed : int, default=0
+        Seeds the shuffle.
+    groups : array-like of shape (n_samples,), optional
+        Group (e.g. speaker) of every row. When given, no group spans two parts, and
+        the parts are 10 % / 10 % of the rows only approximately. Needs at least 10
+        groups.
+
+    Notes
+    -----
+    ``StratifiedGroupKFold`` shuffles only between groups of equal class-count spread, so
+    its ten parts barely depend on the seed; drawing which parts are test and validation
+    from the seed is what makes different seeds give different grouped splits.
+
+    Returns
+    -------
+    list of Fold
+        A single fold named ``"holdout 8:1:1"``.
+    """
+    labels = _labels_array(y)
+    if labels.size < 10:
+        raise ValueError(f"an 8:1:1 split needs at least 10 utterances, got {labels.size}")
+    if groups is None:
+        splitter = StratifiedKFold(n_splits=10, shuffle=True, random_state=seed)
+        parts = [test for _, test in splitter.split(np.zeros(labels.size), labels)]
+    else:
+        group_ids = _labels_array(groups, "groups")
+        if group_ids.size != labels.size:
+            raise ValueError(f"y has {labels.size} entries but groups has {group_ids.size}; give one group per utterance")
+        n_groups = np.unique(group_ids).size
+        if n_groups < 10:
+            raise ValueError(
+                f"a grouped 8:1:1 split needs at least 10 groups, got {n_groups}; "
+                "use speaker_independent(...) for corpora with few speakers"
+            )
+        splitter = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+        parts = [test for _, test in splitter.split(np.zeros(labels.size), labels, groups=group_ids)]
+    test_part, val_part, *train_parts = np.random.default_rng(seed).permutation(len(parts))
+    test, val = parts[test_part], parts[val_part]
+    train = np.concatenate([parts[part] for part in train_parts])
+    return [Fold(0, train, val, test, "holdout 8:1:1")]
+
+
+# ----------------------------------------------------------------------------- checks and tables
+
+
+def check_folds(
+    folds: Sequence[Fold],
+    n_samples: int,
+    speakers: Sequence | np.ndarray | None = None,
+) -> None:
+    """Raise ``ValueError`` if any fold is malformed or leaks between its parts.
+
+    Checks, for every fold: train and test are non-empty; every index is in
+    ``[0, n_samples)``; no index is repeated within a part or shared by two parts; and,
+    when ``speakers`` is given, no speaker appears in two parts.
+
+    Parameters
+    ----------
+    folds : sequence of Fold
+    n_samples : int
+        Number of manifest rows the indices refer to.
+    speakers : array-like of shape (n_samples,), optional
+        Speaker id of every row, to check speaker independence.
+
+    Returns
+    -------
+    None
+        Returns silently when every check passes.
+    """
+    if len(folds) == 0:
+        raise ValueError("folds is empty: there is nothing to check")
+    speaker_ids = None
+    if speakers is not None:
+        speaker_ids = np.asarray(speakers)
+        if speaker_ids.shape != (n_samples,):
+            raise ValueError(f"speakers must have one entry per row (n_samples={n_samples}), got shape {speaker_ids.shape}")
+    for fold in folds:
+        for part in ("train", "test"):
+            if getattr(fold, part).size == 0:
+                raise ValueError(f"{fold.name}: the {part} part is empty")
+        for part in _PARTS:
+            indices = getattr(fold, part)
+            out_of_range = indices[(indices < 0) | (indices >= n_samples)]
+            if out_of_range.size:
+                raise ValueError(
+                    f"{fold.name}: {part} has {out_of_range.size} index(es) outside [0, {n_samples}), "
+                    f"e.g. {out_of_range[:5].tolist()}"
+                )
+            repeated = np.unique(indices[1:][indices[1:] == indices[:-1]])  # parts are sorted
+            if repeated.size:
+                raise ValueError(f"{fold.name}: {part} repeats row(s) {repeated[:5].tolist()}")
+        for first, second in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = np.intersect1d(getattr(fold, first), getattr(fold, second))
+            if shared.size:
+                raise ValueError(
+                    f"{fold.name}: {shared.size} row(s) are in both {first} and {second}, e.g. {shared[:5].tolist()}"
+                )
+            if speaker_ids is not None:
+                shared_speakers = np.intersect1d(speaker_ids[getattr(fold, first)], speaker_ids[getattr(fold, second)])
+                if shared_speakers.size:
+                    raise ValueError(
+                        f"{fold.name}: speaker(s) {shared_speakers[:5].tolist()} appear in both {first} and {second}; "
+                        "the fold is not speaker-independent"
+                    )
+
+
+def describe_folds(
+    folds: Sequence[Fold],
+    y: Sequence | np.ndarray,
+    speakers: Sequence | np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per fold: part sizes, speaker counts and per-class test counts.
+
+    Parameters
+    ----------
+    folds : sequence of Fold
+    y : array-like of shape (n_samples,)
+        Class label of every manifest row.
+    speakers : array-like of shape (n_samples,), optional
+        When given, adds the number of train / val / test speakers and the test speakers.
+    class_names : sequence of str, optional
+        Names for integer labels ``0 … len(class_names) - 1`` (or, for string labels,
+        the column order). Without it the sorted distinct labels are used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by fold name, with columns ``n_train``, ``n_val``, ``n_test``, then
+        (with speakers) ``train_speakers``, ``val_speakers``, ``test_speakers`` (counts)
+        and ``test_speaker_ids``, then one ``test: <class>`` column per class.
+    """
+    labels = _labels_array(y)
+    if class_names is None:
+        label_values = np.unique(labels).tolist()
+        label_names = [str(value) for value in label_values]
+    elif np.issubdtype(labels.dtype, np.integer):
+        if labels.min() < 0 or labels.max() >= len(class_names):
+            raise ValueError(
+                f"y holds labels {labels.min()}…{labels.max()} but class_names has {len(class_names)} names; "
+                "give one name per class index"
+            )
+        label_values, label_names = list(range(len(class_names))), [str(name) for name in class_names]
+    else:
+        unknown = sorted(set(labels.tolist()) - set(class_names))
+        if unknown:
+            raise ValueError(f"y holds labels {unknown} that are not in class_names {list(class_names)}")
+        label_values, label_names = list(class_names), [str(name) for name in class_names]
+
+    speaker_ids = None if speakers is None else np.asarray(speakers)
+    rows = []
+    for fold in folds:
+        row: dict[str, object] = {"fold": fold.name, "n_train": fold.train.size, "n_val": fold.val.size, "n_test": fold.test.size}
+        if speaker_ids is not None:
+            for part in _PARTS:
+                row[f"{part}_speakers"] = np.unique(speaker_ids[getattr(fold, part)]).size
+            row["test_speaker_ids"] = ", ".join(map(str, np.unique(speaker_ids[fold.test])))
+        test_labels = labels[fold.test]
+        for value, name in zip(label_values, label_names):
+            row[f"test: {name}"] = int(np.sum(test_labels == value))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("fold")
+
+
+# ----------------------------------------------------------------------------- named protocols
+
+#: The evaluation protocols the notebooks offer, by name, with a one-line description.
+PROTOCOLS: dict[str, str] = {
+    "paper_10fold": "TIM-Net's official protocol: unstratified shuffled KFold over utterances (speaker-dependent), "
+    "no validation set; evaluate the last epoch",
+    "stratified_10fold": "stratified k-fold over utterances (speaker-dependent), validation carved from each "
+    "training part for model selection",
+    "speaker_independent": "leave-one-speaker-out (or grouped k-fold when folds < number of speakers), one whole "
+    "validation speaker per fold",
+    "holdout_811": "one stratified 80/10/10 train/validation/test split (GLAM's 8:1:1 table)",
+}
+
+
+def make_folds(
+    protocol: str,
+    y: Sequence | np.ndarray,
+    speakers: Sequence | np.ndarray | None = None,
+    *,
+    n_splits: int = 10,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+) -> list[Fold]:
+    """Folds for a protocol named in :data:`PROTOCOLS` (what the notebooks' ``protocol`` parameter selects).
+
+    ``"speaker_independent"`` is leave-one-speaker-out when ``n_splits`` is at least the
+    number of speakers, else grouped k-fold with ``n_splits`` folds; it needs ``speakers``.
+    """
+    if protocol == "paper_10fold":
+        return kfold_speaker_dependent(y, n_splits, seed, stratified=False, val_fraction=0.0)
+    if protocol == "stratified_10fold":
+        return kfold_speaker_dependent(y, n_splits, seed, stratified=True, val_fraction=val_fraction)
+    if protocol == "speaker_independent":
+        if speakers is None:
+            raise ValueError("protocol 'speaker_independent' needs the speaker of every utterance (speakers=...)")
+        n_speakers = np.unique(np.asarray(speakers)).size
+        return speaker_independent(y, speakers, n_splits=None if n_splits >= n_speakers else n_splits, seed=seed)
+    if protocol == "holdout_811":
+        return holdout_811(y, seed)
+    raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")

@@ -25,13 +25,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from ser_common.training import (  # noqa: E402
-    FitResult,
-    is_improvement,
-    monitor_mode,
-    new_history,
-    validate_fit_options,
-)
+from ser_common.training import BestEpochTracker, FitResult, new_history, validate_fit_options  # noqa: E402
 
 
 def seed_everything(seed: int) -> None:
@@ -168,9 +162,7 @@ def fit(
 
     history = new_history(with_validation=val is not None)
     rng = np.random.default_rng(seed)
-    mode = monitor_mode(keep_best) if keep_best else None
-    best_value, best_epoch, best_weights, waited = None, 0, None, 0
-    stopped_early = False
+    tracker = BestEpochTracker(keep_best, early_stopping_patience)
     bar = tqdm(range(1, epochs + 1), desc=description, disable=not progress, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
@@ -196,24 +188,13 @@ def fit(
         bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("loss", "accuracy", "val_accuracy", "val_ua")})
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
-        if keep_best is not None:
-            value = record[keep_best]
-            waited = 0 if is_improvement(value, best_value, mode, strict=True) else waited + 1
-            if is_improvement(value, best_value, mode):
-                best_value, best_epoch = value, epoch
-                best_weights = [w.numpy().copy() for w in model.weights]
-            if early_stopping_patience is not None and waited >= early_stopping_patience:
-                stopped_early = True
-                break
+        if tracker.update(epoch, record, snapshot=lambda: [w.numpy().copy() for w in model.weights]):
+            break
     bar.close()
 
     selected = len(history["loss"])
-    if keep_best is not None and best_weights is not None:
-        model.set_weights(best_weights)
-        selected = best_epoch
-    return FitResult(
-        history=history,
-        selected_epoch=selected,
-        selection="last" if keep_best is None else f"best:{keep_best}",
-        stopped_early=stopped_early,
-    )
+    if tracker.best_snapshot is not None:
+        model.set_weights(tracker.best_snapshot)
+        selected = tracker.best_epoch
+    return FitResult(history=history, selected_epoch=selected, selection=tracker.selection,
+                     stopped_early=tracker.stopped_early)

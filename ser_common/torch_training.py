@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ser_common.training import FitResult, is_improvement, monitor_mode, new_history, validate_fit_options
+from ser_common.training import BestEpochTracker, FitResult, new_history, validate_fit_options
 
 __all__ = ["fit", "pick_device", "predict", "predict_logits", "seed_everything"]
 
@@ -215,9 +215,7 @@ def fit(
 
     order_generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
     history = new_history(with_validation=val is not None)
-    mode = monitor_mode(keep_best) if keep_best else None
-    best_value, best_epoch, best_state, waited = None, 0, None, 0
-    stopped_early = False
+    tracker = BestEpochTracker(keep_best, early_stopping_patience)
     bar = tqdm(range(1, epochs + 1), desc=description, disable=not progress, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
@@ -234,28 +232,18 @@ def fit(
         bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("loss", "accuracy", "val_loss", "val_ua")})
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
-        if keep_best is not None:
-            if is_improvement(record[keep_best], best_value, mode):
-                best_value, best_epoch, waited = record[keep_best], epoch, 0
-                best_state = {name: value.detach().clone() for name, value in model.state_dict().items()}
-            else:
-                waited += 1
-                if early_stopping_patience is not None and waited >= early_stopping_patience:
-                    stopped_early = True
-                    break
+        snapshot = lambda: {name: value.detach().clone() for name, value in model.state_dict().items()}  # noqa: E731
+        if tracker.update(epoch, record, snapshot):
+            break
     bar.close()
 
     selected = len(history["loss"])
-    if keep_best is not None and best_state is not None:
-        model.load_state_dict(best_state)
-        selected = best_epoch
+    if tracker.best_snapshot is not None:
+        model.load_state_dict(tracker.best_snapshot)
+        selected = tracker.best_epoch
     model.eval()
-    return FitResult(
-        history=history,
-        selected_epoch=selected,
-        selection="last" if keep_best is None else f"best:{keep_best}",
-        stopped_early=stopped_early,
-    )
+    return FitResult(history=history, selected_epoch=selected, selection=tracker.selection,
+                     stopped_early=tracker.stopped_early)
 
 
 def _train_epoch(

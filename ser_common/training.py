@@ -103,3 +103,44 @@ def validate_fit_options(keep_best: str | None, early_stopping_patience: int | N
             raise ValueError("early_stopping_patience must be a positive number of epochs or None")
         if keep_best is None:
             raise ValueError("early stopping needs a monitor: pass keep_best='val_ua' (or another key) as well")
+
+
+class BestEpochTracker:
+    """Keeps the best epoch's weights by a history key, and decides early stopping.
+
+    Both training helpers use it the same way::
+
+        tracker = BestEpochTracker(keep_best, early_stopping_patience)
+        for epoch ...:
+            if tracker.update(epoch, record, snapshot=lambda: copy_of_weights):
+                break  # early stop
+        weights = tracker.best_snapshot  # None when keep_best is None
+
+    Ties count as improvement for the kept weights (the later epoch wins) but do not
+    reset the early-stopping patience.
+    """
+
+    def __init__(self, keep_best: str | None, early_stopping_patience: int | None = None) -> None:
+        self.keep_best = keep_best
+        self.patience = early_stopping_patience
+        self.mode = monitor_mode(keep_best) if keep_best else None
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_snapshot = None
+        self.waited = 0
+        self.stopped_early = False
+
+    def update(self, epoch: int, record: dict[str, float], snapshot) -> bool:
+        """Record one epoch; returns True when training should stop early."""
+        if self.keep_best is None:
+            return False
+        value = record[self.keep_best]
+        self.waited = 0 if is_improvement(value, self.best_value, self.mode, strict=True) else self.waited + 1
+        if is_improvement(value, self.best_value, self.mode):
+            self.best_value, self.best_epoch, self.best_snapshot = value, epoch, snapshot()
+        self.stopped_early = self.patience is not None and self.waited >= self.patience
+        return self.stopped_early
+
+    @property
+    def selection(self) -> str:
+        return "last" if self.keep_best is None else f"best:{self.keep_best}"

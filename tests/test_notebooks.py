@@ -1,0 +1,71 @@
+"""Every lesson notebook runs end to end: papermill injects small parameters, nbval executes.
+
+This is the check that `make demo` and a student's "Run all" will work. Each notebook is
+prepared with papermill (``prepare_only``: parameters injected, nothing executed) and then
+executed cell by cell by nbval (``--nbval-lax``: errors fail, outputs are not compared) in
+a separate pytest process, with its data, cache and run folders in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ser_common.demo import DEMO_PARAMETERS, notebooks
+
+#: Tiny settings: the point is that every cell runs, not that the models learn.
+NOTEBOOK_TEST_PARAMETERS: dict[str, dict] = {
+    "00_data_tour": {"dataset": "synthetic", "max_f0_files": 40},
+    "01_tim_net": {"dataset": "synthetic", "epochs": 2, "folds": 2, "jit_compile": False, "progress": False},
+    "02_cktim_net": {"dataset": "synthetic", "epochs": 1, "folds": 2, "max_folds": 1, "n_tabs": [1],
+                     "progress": False},
+}
+
+NOTEBOOK_NAMES = [nb.stem for nb in notebooks()]
+
+
+def test_every_notebook_has_test_and_demo_parameters():
+    assert set(NOTEBOOK_NAMES) == set(NOTEBOOK_TEST_PARAMETERS), "add the new notebook's tiny parameters here"
+    assert set(NOTEBOOK_NAMES) <= set(DEMO_PARAMETERS), "add the new notebook to ser_common.demo.DEMO_PARAMETERS"
+
+
+def test_every_notebook_has_a_parameters_cell():
+    nbformat = pytest.importorskip("nbformat")
+    for notebook in notebooks():
+        cells = nbformat.read(notebook, as_version=4).cells
+        tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{notebook.name} needs exactly one cell tagged 'parameters'"
+        assert "dataset" in tagged[0].source and "data_dir" in tagged[0].source
+        injected = [c for c in cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+        assert not injected, f"{notebook.name} is a source notebook: remove the papermill-injected cell"
+        assert all(not c.get("outputs") for c in cells if c.cell_type == "code"), (
+            f"{notebook.name}: source notebooks are kept without outputs (executed runs go to results/)"
+        )
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_runs_end_to_end_under_nbval(name, tmp_path, synthetic_root):
+    papermill = pytest.importorskip("papermill")
+    source = next(nb for nb in notebooks() if nb.stem == name)
+    prepared = tmp_path / source.name
+    parameters = {**NOTEBOOK_TEST_PARAMETERS[name], "data_dir": str(synthetic_root)}
+    papermill.execute_notebook(str(source), str(prepared), parameters=parameters, prepare_only=True,
+                               kernel_name="python3", progress_bar=False)
+    env = {
+        **os.environ,
+        "SER_DATA_DIR": str(synthetic_root.parent),
+        "SER_CACHE_DIR": str(tmp_path / "cache"),
+        "SER_RUNS_DIR": str(tmp_path / "runs"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    command = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=900", "-p", "no:cacheprovider",
+               "-q", str(prepared)]
+    finished = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
+    assert finished.returncode == 0, f"nbval failed on {name}:\n{finished.stdout[-6000:]}\n{finished.stderr[-2000:]}"
+    assert " passed" in finished.stdout and "failed" not in finished.stdout.splitlines()[-1]

@@ -1,7 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -162,9 +164,11 @@ for column, row in examples.iterrows():
                            extent=[0, signal.size / sample_rate, 0, sample_rate / 2000])
     axes[1, column].set(xlabel="s", ylabel="kHz" if column == 0 else "")
     cepstra = mfcc_spec.features_of(row["path"])
-    axes[2, column].imshow(cepstra.T, origin="lower", aspect="auto", cmap="coolwarm")
-    axes[2, column].set(xlabel="frame", ylabel="MFCC" if column == 0 else "")
-fig.suptitle(f"speaker {speaker}: waveform, spectrogram, 39 MFCCs (TIM-Net preset, full length)")
+    # c0 (log energy) is ~10x larger than the rest and would flatten the colour scale
+    axes[2, column].imshow(cepstra.T[1:], origin="lower", aspect="auto", cmap="coolwarm",
+                           extent=[0, cepstra.shape[0], 1, cepstra.shape[1]])
+    axes[2, column].set(xlabel="frame", ylabel="MFCC 1-38" if column == 0 else "")
+fig.suptitle(f"speaker {speaker}: waveform, spectrogram (25 ms / 10 ms), MFCCs 1-38 (TIM-Net preset, full length)")
 plt.show()
 for _, row in examples.iterrows():
     print(row["label"], "—", row["path"].split("/")[-1])

@@ -69,6 +69,7 @@ __all__ = [
     "compare_with_paper",
     "load_reference",
     "load_results",
+    "summary_table",
 ]
 
 FORMAT_NAME = "ser-notebooks run results"
@@ -722,3 +723,38 @@ def compare_with_paper(
         table[entry["label"]] = column
     index = list(keys) + (list(detail_rows) if details else [])
     return pd.DataFrame(table, index=pd.Index(index, name="metric"))
+
+
+# ----------------------------------------------------------------------------- many runs at once
+
+
+def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua", "wa", "macro_f1")) -> pd.DataFrame:
+    """One row per results file: what was run and its mean ± std metrics (in percent).
+
+    Used for the README's results table and, later, the leaderboard notebook.
+    """
+    rows = []
+    for path in paths:
+        data = load_results(path)
+        params = data["params"]
+        aggregate = data.get("aggregate") or {}
+        epoch_times = [t for fold in data["folds"].values() for t in (fold.get("epoch_times_s") or [])]
+        row = {
+            "file": Path(path).name,
+            "paper": data["paper"],
+            "model": data.get("model", {}).get("name", data["paper"]),
+            "dataset": data["dataset"],
+            "protocol": data["protocol"],
+            "selection": params.get("selection", "?"),
+            "epochs": params.get("epochs"),
+            "folds run": len(data["folds"]),
+            "params": data.get("model", {}).get("param_count"),
+        }
+        for key in keys:
+            row[key.upper() if key in ("ua", "wa") else key] = (
+                _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
+            )
+        row["median s/epoch"] = round(float(np.median(epoch_times)), 2) if epoch_times else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+

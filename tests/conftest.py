@@ -33,3 +33,18 @@ def synthetic_root(tmp_path_factory) -> Path:
     from ser_common import make_synthetic
 
     return make_synthetic(tmp_path_factory.mktemp("data") / "synthetic")
+
+
+@pytest.fixture(scope="module")
+def torch_single_thread():
+    """Run a module's PyTorch tests on one thread.
+
+    The tensors in unit tests are tiny; a second OpenMP thread only adds waiting when other
+    processes share the cores (several times slower on a busy 2-core machine).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -30,14 +30,7 @@ from papers.cktim_net.model import (
 ATOL = 1e-4  # float32 FFT vs direct rounding on values of order 10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The tensors here are tiny; a second OpenMP thread only adds waiting when other
-    # processes share the cores (several times slower on a busy 2-core machine).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 @pytest.fixture(autouse=True)

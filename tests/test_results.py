@@ -17,6 +17,7 @@ from ser_common.results import (
     library_versions,
     load_reference,
     load_results,
+    summary_table,
 )
 
 CLASS_NAMES = ["angry", "happy", "neutral", "sad"]
@@ -253,3 +254,18 @@ def test_compare_with_paper_std_and_guards(tmp_path):
     with pytest.warns(UserWarning, match="glam published no numbers for 'emodb'"):
         only_ours = compare_with_paper(emodb_run, "glam", "emodb")
     assert only_ours.shape == (3, 1)
+
+
+def test_summary_table_and_markdown_report(tmp_path, capsys):
+    from ser_common.report import main
+
+    run = RunResults.open(tmp_path / "a.json", notebook="01_tim_net", paper="tim_net", dataset="emodb",
+                          protocol="paper_10fold", params={"epochs": 5, "selection": "last"}, seed=0,
+                          class_names=["x", "y"])
+    run.set_model_info(name="TIM-Net", param_count=10)
+    run.add_fold(0, metrics=evaluate([0, 1, 1], [0, 1, 0], 2), wall_time_s=1.0, epoch_times_s=[0.5, 0.7])
+    table = summary_table([run.path])
+    assert table.loc[0, "UA"] == "75.00 ± 0.00" and table.loc[0, "folds run"] == 1
+    assert table.loc[0, "median s/epoch"] == 0.6 and table.loc[0, "model"] == "TIM-Net"
+    assert main([str(run.path), "--columns", "model", "UA"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["| model | UA |", "|---|---|", "| TIM-Net | 75.00 ± 0.00 |"]

@@ -13,14 +13,7 @@ from ser_common.torch_training import fit, pick_device, predict, predict_logits,
 from ser_common.training import HISTORY_KEYS, FitResult
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # The tensors here are tiny; a second OpenMP thread only adds waiting when other
-    # processes share the cores (several times slower on a busy 2-core machine).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 def _data(n: int = 64, seed: int = 0, flip_labels: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,10 @@ thread (we saw 2-5x slower epochs), so ``--threads 1`` gives steadier numbers th
     python benchmarks/bench_cktim_net.py --threads 2 --repeats 3
     python benchmarks/bench_cktim_net.py --fft-sweep          # justify CKConv's fft="auto" rule
     python benchmarks/bench_cktim_net.py --compare-direct     # CkTIM with the direct path (before FFT)
+    python benchmarks/bench_cktim_net.py --compile --tabs 1   # does torch.compile pay off on this CPU?
+
+Channels-last memory format is a 4-D (NCHW) convolution option; these models are 1-D
+convolutions over (batch, channels, time), so it does not apply.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     parser.add_argument("--compare-direct", action="store_true",
                         help="also time CkTIM with TAB 1 on the direct (non-FFT) convolution path")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time each model wrapped in torch.compile (compilation falls in the warm-up)")
     parser.add_argument("--fft-sweep", action="store_true", help="only time causal_conv_full, direct vs FFT")
     args = parser.parse_args()
     if args.repeats < 1 or args.n_train < 1 or args.length < 2:
@@ -96,14 +102,21 @@ def model_table(args: argparse.Namespace) -> None:
     configs = [(name, tabs, {}) for name in args.models for tabs in args.tabs]
     if args.compare_direct:
         configs.append(("cktim", 1, {"fft": False}))
+    if args.compile:
+        configs += [(name, tabs, {"compile": True}) for name, tabs, options in list(configs) if not options]
     header = f"{'model':<22}{'TABs':>5}{'params':>12}{'train s/epoch':>15}{'ms/utt @1':>12}{'ms/utt @64':>12}"
     print(header)
     print("-" * len(header))
     for name, tabs, options in configs:
         torch.manual_seed(0)
+        options = dict(options)
+        compiled = options.pop("compile", False)
         model = build_tim(N_CLASSES, n_tab=tabs) if name == "tim" else build_cktim(N_CLASSES, n_tab=tabs, **options)
         label = {"tim": "TIM (PyTorch)", "cktim": "CkTIM"}[name] + (" fft=False" if options else "")
         params = count_parameters(model)
+        if compiled:
+            model = torch.compile(model)
+            label += " compiled"
         train_s = train_seconds_per_epoch(model, x, y, args.repeats, device)
         latency_1 = inference_seconds_per_utterance(model, x_device, 1, args.repeats)
         latency_64 = inference_seconds_per_utterance(model, x_device, BATCH, args.repeats)

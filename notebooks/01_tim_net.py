@@ -241,8 +241,10 @@ splits.describe_folds(fold_list, y, speakers, class_names)
 #
 # We train the `fused` build: the same network and parameters as the one drawn above, but
 # both directions are computed together as batched matrix products, and the training step is
-# compiled with XLA. On a 2-core CPU that is about 3× faster than the layer-by-layer model
-# (`benchmarks/bench_tim_net.py`), which is what makes 10 folds × 500 epochs fit in a session.
+# compiled with XLA. On a 2-core CPU that is about 3× faster per epoch than the ~4.8 s measured
+# for the official code, and about 1.6× faster than the same network built layer by layer and
+# trained with `model.fit` (`benchmarks/bench_tim_net.py`; its output on this machine is in
+# `benchmarks/results/`). That is what makes 10 folds × 500 epochs fit in a few hours.
 #
 # Every finished fold is written to the results file at once (with its weights under
 # `weights_dir`), so an interrupted run continues with the next fold when you run the
@@ -380,15 +382,16 @@ comparison
 # %%
 others = []
 committed = Path(results.__file__).resolve().parents[1] / "results" / dataset  # runs kept in the repository
-for path in sorted(set(results_path.parent.glob("tim_net_*.json")) | set(committed.glob("tim_net_*.json"))):
+for path in sorted({found.resolve() for folder in (results_path.parent, committed) for found in folder.glob("tim_net_*.json")}):
     try:
         data = results.load_results(path)
-    except Exception:
+    except Exception as error:
+        print(f"{os.path.relpath(path)}: not a readable results file ({error}); left out")
         continue
     if data.get("paper") != "tim_net" or not data.get("aggregate"):
         continue
     agg = data["aggregate"]
-    others.append({"file": str(path), "protocol": data["protocol"], "selection": data["params"].get("selection"),
+    others.append({"file": os.path.relpath(path), "protocol": data["protocol"], "selection": data["params"].get("selection"),
                    "epochs": data["params"].get("epochs"), "folds": len(data["folds"]),
                    "UA": metrics.format_mean_std(agg, "ua"), "WA": metrics.format_mean_std(agg, "wa")})
 pd.DataFrame(others)

@@ -380,21 +380,10 @@ comparison
 # voice. The gap between them is what the paper's protocol leaves out.
 
 # %%
-others = []
 committed = Path(results.__file__).resolve().parents[1] / "results" / dataset  # runs kept in the repository
-for path in sorted({found.resolve() for folder in (results_path.parent, committed) for found in folder.glob("tim_net_*.json")}):
-    try:
-        data = results.load_results(path)
-    except Exception as error:
-        print(f"{os.path.relpath(path)}: not a readable results file ({error}); left out")
-        continue
-    if data.get("paper") != "tim_net" or not data.get("aggregate"):
-        continue
-    agg = data["aggregate"]
-    others.append({"file": os.path.relpath(path), "protocol": data["protocol"], "selection": data["params"].get("selection"),
-                   "epochs": data["params"].get("epochs"), "folds": len(data["folds"]),
-                   "UA": metrics.format_mean_std(agg, "ua"), "WA": metrics.format_mean_std(agg, "wa")})
-pd.DataFrame(others)
+run_files = sorted({found.resolve() for folder in (results_path.parent, committed) for found in folder.glob("tim_net_*.json")})
+all_runs = results.summary_table(run_files)
+all_runs.loc[all_runs["paper"] == "tim_net", ["file", "protocol", "selection", "epochs", "folds run", "UA", "WA"]]
 
 # %% [markdown]
 # ## 8. Predicting the emotion of one WAV file

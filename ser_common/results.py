@@ -568,6 +568,8 @@ class RunResults:
                 f"model info in {self._path} differs from what this run sets ({details}); one results file holds "
                 "one model. Choose another results path or pass overwrite=True when opening."
             )
+        if all(name in model for name in converted):
+            return  # nothing new: a resumed run leaves the file (and its "updated" stamp) untouched
         self._data["model"] = {**model, **converted}
         self._save()
 

@@ -172,6 +172,22 @@ def test_model_info_and_to_frame(tmp_path):
     assert {"ua", "macro_f1", "selected_epoch"} <= set(frame.columns)
 
 
+def test_resume_with_same_model_info_leaves_file_untouched(tmp_path):
+    path = tmp_path / "r.json"
+    run = open_run(path)
+    run.set_model_info(param_count=10)
+    add(run, 0)
+    data = json.loads(path.read_text())
+    data["updated"] = "2000-01-01T00:00:00+00:00"  # so a rewrite within the same second shows
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    resumed = open_run(path)
+    resumed.set_model_info(param_count=10)  # what every resumed notebook run does
+    assert path.read_bytes() == before  # no new "updated" stamp for a render that adds nothing
+    resumed.set_model_info(name="TIM-Net")  # a new key is recorded
+    assert load_results(path)["model"] == {"param_count": 10, "name": "TIM-Net"}
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match=r"\.json"):
         open_run(tmp_path / "r.txt")

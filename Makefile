@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # pytest workers; CI machines have 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test lab sync lock clean
+.PHONY: venv demo test browser lab html sync lock clean
 
 venv: $(STAMP)
 
@@ -30,12 +30,32 @@ demo: venv
 	$(PY) -m ser_common.demo
 
 ## test: unit tests, real-data tests (when ../shared/data is present) and nbval runs of the notebooks
-test: venv
+test: venv browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-## lab: open JupyterLab on the notebooks
+## browser: Debian's Chromium for tests/test_lab_browser.py, installed with apt-get only when it is
+## missing and this machine allows it (root + apt-get); otherwise say why and go on (the test skips)
+browser:
+	@if [ -x /usr/bin/chromium ]; then \
+	    echo "browser: /usr/bin/chromium is there"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	    echo "browser: no /usr/bin/chromium and not root, so not installing it; tests/test_lab_browser.py will skip"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "browser: no /usr/bin/chromium and no apt-get here; tests/test_lab_browser.py will skip"; \
+	else \
+	    echo "browser: installing Debian's chromium with apt-get (for tests/test_lab_browser.py)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	        || echo "browser: apt-get could not install chromium; tests/test_lab_browser.py will skip"; \
+	fi
+
+## lab: JupyterLab on the repository (notebooks/ and the executed runs in results/), opening at
+## notebooks/; the project's settings (.jupyter/) open the paired .py files as notebooks
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --config=$(CURDIR)/.jupyter/jupyter_lab_config.py
+
+## html: the executed runs in results/ as static HTML (nbconvert, nothing re-run): build/html/index.html
+html: venv
+	$(PY) tools/make_gallery.py results build/html
 
 ## sync: re-pair notebooks/*.ipynb with their py:percent twins after editing either side
 sync: venv

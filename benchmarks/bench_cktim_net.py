@@ -14,6 +14,7 @@ thread (we saw 2-5x slower epochs), so ``--threads 1`` gives steadier numbers th
     python benchmarks/bench_cktim_net.py --fft-sweep          # justify CKConv's fft="auto" rule
     python benchmarks/bench_cktim_net.py --compare-direct     # CkTIM with the direct path (before FFT)
     python benchmarks/bench_cktim_net.py --compile --tabs 1   # does torch.compile pay off on this CPU?
+    python benchmarks/bench_cktim_net.py --generators conv kan --tabs 1   # SIREN vs KAN kernel generator
 
 Channels-last memory format is a 4-D (NCHW) convolution option; these models are 1-D
 convolutions over (batch, channels, time), so it does not apply.
@@ -22,7 +23,10 @@ convolutions over (batch, channels, time), so it does not apply.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import inspect
+import io
 import statistics
 import sys
 import time
@@ -49,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--length", type=int, default=188, help="frames per utterance")
     parser.add_argument("--tabs", type=int, nargs="+", default=[1, 3, 6], help="TAB counts to measure")
     parser.add_argument("--models", nargs="+", default=["tim", "cktim"], choices=["tim", "cktim"])
+    parser.add_argument("--generators", nargs="+", default=["conv"], choices=["conv", "kan"],
+                        help="CkTIM kernel generators to time: conv (SIREN-style, default) and/or kan")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     parser.add_argument("--compare-direct", action="store_true",
                         help="also time CkTIM with TAB 1 on the direct (non-FFT) convolution path")
@@ -72,10 +78,17 @@ def timed_calls(call, repeats: int) -> list[float]:
     return times
 
 
+def _adam_argument(model: torch.nn.Module) -> dict:
+    """Adam lr 0.01 in the form ``fit`` takes: an ``optimizer_factory`` or (newer API) an ``optimizer``."""
+    if "optimizer_factory" in inspect.signature(fit).parameters:
+        return {"optimizer_factory": lambda params: torch.optim.Adam(params, lr=0.01)}
+    return {"optimizer": torch.optim.Adam(model.parameters(), lr=0.01)}
+
+
 def train_seconds_per_epoch(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, repeats: int, device) -> float:
-    result = fit(model, (x, y), epochs=1 + repeats, batch_size=BATCH,
-                 optimizer_factory=lambda params: torch.optim.Adam(params, lr=0.01),
-                 device=device, progress=False, seed=0)
+    with contextlib.redirect_stdout(io.StringIO()):  # keep the table clean of per-epoch lines
+        result = fit(model, (x, y), epochs=1 + repeats, batch_size=BATCH, **_adam_argument(model),
+                     device=device, progress=False, seed=0)
     return statistics.median(result.history["time_s"][1:])  # epoch 1 is the warm-up
 
 
@@ -99,11 +112,17 @@ def model_table(args: argparse.Namespace) -> None:
     y = rng.integers(0, N_CLASSES, size=args.n_train)
     x_device = torch.from_numpy(x[:BATCH]).to(device)
 
-    configs = [(name, tabs, {}) for name in args.models for tabs in args.tabs]
+    configs = []
+    for name in args.models:
+        generators = args.generators if name == "cktim" else ["conv"]
+        configs += [(name, tabs, {} if generator == "conv" else {"kernel_generator": generator})
+                    for generator in generators for tabs in args.tabs]
     if args.compare_direct:
         configs.append(("cktim", 1, {"fft": False}))
     if args.compile:
         configs += [(name, tabs, {"compile": True}) for name, tabs, options in list(configs) if not options]
+    both = "kan" in args.generators and "cktim" in args.models
+    names = {"tim": "TIM (PyTorch)", "cktim": "CkTIM-SIREN" if both else "CkTIM"}
     header = f"{'model':<22}{'TABs':>5}{'params':>12}{'train s/epoch':>15}{'ms/utt @1':>12}{'ms/utt @64':>12}"
     print(header)
     print("-" * len(header))
@@ -112,7 +131,10 @@ def model_table(args: argparse.Namespace) -> None:
         options = dict(options)
         compiled = options.pop("compile", False)
         model = build_tim(N_CLASSES, n_tab=tabs) if name == "tim" else build_cktim(N_CLASSES, n_tab=tabs, **options)
-        label = {"tim": "TIM (PyTorch)", "cktim": "CkTIM"}[name] + (" fft=False" if options else "")
+        if options.get("kernel_generator") == "kan":
+            label = "CkTIM-KAN"
+        else:
+            label = names[name] + (" fft=False" if "fft" in options else "")
         params = count_parameters(model)
         if compiled:
             model = torch.compile(model)

@@ -3,7 +3,7 @@
 #   jupytext:
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: kernelspec,jupytext
+#     notebook_metadata_filter: kernelspec,jupytext,ser_notebooks
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,10 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ser_notebooks:
+#     demo: {}
+#     test:
+#       max_f0_files: 40
 # ---
 
 # %% [markdown]
@@ -49,8 +53,15 @@ import numpy as np
 import pandas as pd
 from IPython.display import Audio, display
 
-from ser_common import CORPORA, FEATURE_PRESETS, corpus_root, fix_length, load_audio, load_manifest, make_synthetic
+from papers.cktim_net.features import PRESET as CKTIM_NET
+from papers.glam.features import PRESET as GLAM
+from papers.light_sernet.features import PRESET as LIGHT_SERNET
+from papers.tim_net.features import PRESET as TIM_NET
+from ser_common import CORPORA, corpus_root, fix_length, load_audio, load_manifest, make_synthetic
 from ser_common.features import FeatureSpec
+
+#: Each paper's input, as its papers/<paper>/features.py defines it.
+PRESETS = {"tim_net": TIM_NET, "cktim_net": CKTIM_NET, "glam": GLAM, "light_sernet": LIGHT_SERNET}
 
 plt.rcParams["figure.dpi"] = 90
 root = corpus_root(dataset, data_dir)
@@ -111,9 +122,9 @@ print(f"largest / smallest class: {counts.max() / counts.min():.2f}; chance WA i
 
 # %%
 windows = {
-    "TIM-Net / CkTIM-Net": FEATURE_PRESETS["tim_net"].length_for(dataset) / FEATURE_PRESETS["tim_net"].sample_rate,
-    "Light-SERNet": FEATURE_PRESETS["light_sernet"].length_for(dataset) / FEATURE_PRESETS["light_sernet"].sample_rate,
-    "GLAM segment": FEATURE_PRESETS["glam"].segment_length / FEATURE_PRESETS["glam"].sample_rate,
+    "TIM-Net / CkTIM-Net": TIM_NET.length_for(dataset) / TIM_NET.sample_rate,
+    "Light-SERNet": LIGHT_SERNET.length_for(dataset) / LIGHT_SERNET.sample_rate,
+    "GLAM segment": GLAM.segment_length / GLAM.sample_rate,
 }
 speakers = sorted(manifest["speaker"].unique())
 fig, (ax_hist, ax_box) = plt.subplots(1, 2, figsize=(13, 4), layout="constrained")
@@ -151,9 +162,9 @@ pd.DataFrame(
 speaker = by_speaker.min(axis=1).idxmax()  # a speaker who has every emotion
 examples = manifest[manifest["speaker"] == speaker].groupby("label", observed=True).head(1).reset_index(drop=True)
 sample_rate = 16_000
-tour_spec = FeatureSpec(name="tour", kind="spectrogram", recipe="librosa", sample_rate=sample_rate,
+tour_spec = FeatureSpec(name="tour", kind="spectrogram", sample_rate=sample_rate,
                         signal_length=None, n_fft=400, hop_length=160)
-mfcc_spec = FEATURE_PRESETS["tim_net"].replace(signal_length=None)
+mfcc_spec = TIM_NET.replace(signal_length=None)
 fig, axes = plt.subplots(3, len(examples), figsize=(2.6 * len(examples), 7), layout="constrained", squeeze=False)
 for column, row in examples.iterrows():
     signal = load_audio(row["path"], sample_rate)
@@ -182,7 +193,7 @@ for _, row in examples.iterrows():
 # beginning and end. The shaded area is what the network receives.
 
 # %%
-tim = FEATURE_PRESETS["tim_net"]
+tim = TIM_NET
 window = tim.length_for(dataset)
 shortest, longest = manifest.loc[durations.idxmin()], manifest.loc[durations.idxmax()]
 fig, axes = plt.subplots(2, 1, figsize=(12, 5), layout="constrained")
@@ -249,16 +260,16 @@ cues.groupby("label", observed=True)[["mean F0 (Hz)", "F0 vs speaker median (sem
 # %% [markdown]
 # ## 7. What each paper's network receives
 #
-# Every model in this repository gets its input from one named feature preset that
-# reproduces its official code (see `ser_common/features.py` and `../shared/papers/`).
+# Every model in this repository gets its input from one feature spec that reproduces its
+# official code (`papers/<paper>/features.py`; facts from `../shared/papers/`).
 # Here is one utterance through each preset, and the settings side by side. Note that
 # TIM-Net's paper says "50 ms / 12.5 ms Hamming" but its code uses librosa's defaults
 # (93 ms Hann frames every 23 ms): the presets follow the code.
 
 # %%
 example = examples.loc[0, "path"]
-fig, axes = plt.subplots(1, len(FEATURE_PRESETS), figsize=(4 * len(FEATURE_PRESETS), 3.2), layout="constrained")
-for ax, (name, spec) in zip(axes, FEATURE_PRESETS.items()):
+fig, axes = plt.subplots(1, len(PRESETS), figsize=(4 * len(PRESETS), 3.2), layout="constrained")
+for ax, (name, spec) in zip(axes, PRESETS.items()):
     features = spec.features_of(example, dataset)
     if spec.segmented:
         title = f"{name}: {features.shape[0]} segments of {features.shape[1:]}"
@@ -269,8 +280,8 @@ for ax, (name, spec) in zip(axes, FEATURE_PRESETS.items()):
     ax.imshow(image, origin="lower", aspect="auto", cmap="coolwarm")
     ax.set(title=title, xlabel="frame", ylabel="coefficient")
 plt.show()
-pd.concat([spec.describe() for spec in FEATURE_PRESETS.values()], axis=1).loc[
-    ["kind", "recipe", "sample_rate", "signal_length", "n_fft", "hop_length", "window", "center", "n_mels", "fmin",
+pd.concat([spec.describe() for spec in PRESETS.values()], axis=1).loc[
+    ["kind", "sample_rate", "signal_length", "n_fft", "hop_length", "window", "center", "n_mels", "fmin",
      "fmax", "n_mfcc", "layout", "segment_length", "segment_hop", "normalize_percentile", "clip"]]
 
 # %% [markdown]

@@ -3,7 +3,7 @@
 #   jupytext:
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: kernelspec,jupytext
+#     notebook_metadata_filter: kernelspec,jupytext,ser_notebooks
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -13,6 +13,20 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   ser_notebooks:
+#     demo:
+#       epochs: 20
+#       folds: 5
+#       max_folds: 1
+#       n_tabs:
+#       - 1
+#       - 3
+#     test:
+#       epochs: 2
+#       folds: 3
+#       max_folds: 1
+#       n_tabs:
+#       - 1
 # ---
 
 # %% [markdown]
@@ -41,78 +55,58 @@ dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthet
 data_dir = None  # None: $SER_DATA_DIR/<dataset>, else ./data/<dataset>
 protocol = "stratified_10fold"  # stratified_10fold (clean speaker-dependent) | speaker_independent
 folds = 10
-max_folds = None  # None: all folds; a number runs only the first ones
 seed = 46  # the official project's seed
-n_tabs = [1, 3, 6]  # the TAB trials
-models = ["tim", "cktim"]  # PyTorch TIM-Net baseline and CkTIM-Net
-kernel_generator = "conv"  # the SIREN-style MLP; the KAN generator ("kan") is not implemented
+selection = "best_val"  # best_val: the epoch with the lowest validation loss (as the official code); or last
+epochs = 100
+batch_size = 64
+n_tabs = [1, 3, 6]  # the TAB trials: one run per (model, number of TABs)
+models = "both"  # tim (PyTorch TIM-Net baseline) | cktim | both
+kernel_generator = "conv"  # conv: the SIREN-style MLP of the reported runs | kan: the KAN generator (spec §9)
+generator_activation = "sin"  # sin (SIREN) | kaf | kafsin (spec §9.4)
 omega_0 = 25.0  # generator frequency inside the TABs
 entry_omega_0 = 1.0  # the official entry CKConvs never received omega_0, so they used 1
 hidden_scale = 1.0  # the generator has round(32 * hidden_scale) hidden units
 augment = False  # the official offline augmentation (noise, shift, stretch, reverse) of training files
-epochs = 100
-batch_size = 64
+normalize = "none"  # none (the original) | train_stats: z-score each coefficient with training-part statistics
 learning_rate = 0.01
 lr_factor = 0.25  # ReduceLROnPlateau on the validation loss
 lr_patience = 5
 label_smoothing = 0.1
 dropout = 0.1
-selection = "best_val"  # best_val: the epoch with the lowest validation loss (as the official code); or last
-threads = None  # torch CPU threads; None: all cores
-results_dir = None  # None: $SER_RUNS_DIR/<dataset>
+max_folds = None  # None: all folds; a number runs only the first ones
+results_dir = None  # None: $SER_RUNS_DIR/<dataset>; one file per (model, TABs), names derived from the parameters
+results_path = None  # not used here (this notebook writes one file per run); use results_dir
 resume = True
+overwrite = False
+bad_files = "raise"  # raise | skip: unusable audio files stop the run, or are left out (and listed in the results)
+threads = None  # torch CPU threads; None: all cores
 progress = True
 
 # %%
+from ser_common.experiment import Experiment, FoldOutcome
+
+exp = Experiment("cktim_net", globals())
+exp
+
+# %%
 # %matplotlib inline
-import os
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
+from papers.cktim_net import recipe
 from papers.cktim_net.augment import augmented_features
 from papers.cktim_net.ckconv import CKConv, generated_kernels
 from papers.cktim_net.model import CausalConv1d, build_cktim, build_tim, count_parameters
-from ser_common import (
-    FEATURE_PRESETS,
-    corpus_root,
-    extract_features,
-    load_manifest,
-    make_synthetic,
-    metrics,
-    plots,
-    results,
-    splits,
-)
-from ser_common import torch_training
-from ser_common.experiment import FoldOutcome, run_folds
+from ser_common import metrics, plots, results, torch_training
 
 plt.rcParams["figure.dpi"] = 90
-if protocol not in ("stratified_10fold", "speaker_independent"):
-    raise ValueError(f"protocol={protocol!r}: this lesson compares under clean protocols: stratified_10fold or "
-                     "speaker_independent (both carve validation from training)")
-if selection not in ("best_val", "last"):
-    raise ValueError(f"selection={selection!r}: choose best_val or last (no test-fold selection here)")
-if isinstance(n_tabs, (str, int)):  # papermill -p passes "[1, 3]" as text; -y "n_tabs: [1, 3]" passes a list
-    n_tabs = [int(n) for n in str(n_tabs).strip("[]").split(",")]
-if isinstance(models, str):
-    models = [m.strip(" '\"") for m in models.strip("[]").split(",")]
-unknown_models = set(models) - {"tim", "cktim"}
-if unknown_models:
-    raise ValueError(f"models={models}: unknown {sorted(unknown_models)}; choose from 'tim' and 'cktim'")
-if threads:
-    torch.set_num_threads(int(threads))
+n_tabs, models = exp["n_tabs"], recipe.model_kinds(exp.params)
 device = torch_training.pick_device()
-root = corpus_root(dataset, data_dir)
-if dataset == "synthetic":
-    make_synthetic(root)
-runs_dir = Path(os.environ.get("SER_RUNS_DIR", "runs"))
-results_dir = Path(results_dir or runs_dir / dataset)
-print(f"dataset {dataset} from {root}; device {device}, {torch.get_num_threads()} threads; results -> {results_dir}")
+print(f"device {device}, {torch.get_num_threads()} threads")
 
 # %% [markdown]
 # ## 1. The kernel generator: a function from time to kernel values
@@ -257,17 +251,12 @@ published[["label", "ua", "wa", "macro_f1", "param_count", "reliable"]]
 # fold is used once, at the end.
 
 # %%
-manifest = load_manifest(dataset, root)
-class_names = list(manifest["label"].cat.categories)
-spec = FEATURE_PRESETS["cktim_net"]
-X, y, manifest = extract_features(manifest, spec, progress=progress)
-speakers = manifest["speaker"].to_numpy()
-fold_list = splits.make_folds(protocol, y, speakers, n_splits=folds, seed=seed)
-splits.check_folds(fold_list, len(y), speakers if protocol == "speaker_independent" else None)
-X_aug = augmented_features(manifest, spec, seed=seed, progress=progress) if augment else None
-print(f"X: {X.shape} (utterances, coefficients, frames); {len(fold_list)} folds ({splits.PROTOCOLS[protocol]})"
-      + (f"; augmented copies: {X_aug.shape}" if augment else ""))
-splits.describe_folds(fold_list, y, speakers, class_names).iloc[:, :6]
+X, y = exp.load_features()
+class_names = exp.class_names
+X_aug = augmented_features(exp.manifest, exp.spec, seed=seed, progress=progress) if augment else None
+print(f"X: {X.shape} (utterances, coefficients, frames); {len(exp.folds)} folds "
+      f"({exp.protocols[protocol].description})" + (f"; augmented copies: {X_aug.shape}" if augment else ""))
+exp.describe_folds().iloc[:, :6]
 
 # %% [markdown]
 # ## 6. Training the TAB trials
@@ -284,55 +273,44 @@ def make_model(kind: str, n_tab: int) -> torch.nn.Module:
     if kind == "tim":
         return build_tim(len(class_names), n_tab=n_tab, dropout=dropout, keras_init=False)
     return build_cktim(len(class_names), n_tab=n_tab, omega_0=omega_0, entry_omega_0=entry_omega_0,
-                       hidden_scale=hidden_scale, kernel_generator=kernel_generator, dropout=dropout)
+                       hidden_scale=hidden_scale, kernel_generator=kernel_generator,
+                       generator_activation=generator_activation, dropout=dropout)
 
 
 def train_fold_for(kind: str, n_tab: int):
-    def train_fold(fold: splits.Fold) -> FoldOutcome:
+    variant = {"model": kind, "n_tab": n_tab}
+
+    def train_fold(fold):
         torch_training.seed_everything(seed + fold.index)
         model = make_model(kind, n_tab)
         x_train, y_train = X[fold.train], y[fold.train]
-        if augment:
+        if augment:  # the four copies of each training utterance, never of validation or test ones
             x_train = np.concatenate([x_train, X_aug[fold.train].reshape(-1, *X.shape[1:])])
             y_train = np.concatenate([y_train, np.repeat(y[fold.train], X_aug.shape[1])])
+        x_val, x_test = X[fold.val], X[fold.test]
+        if normalize == "train_stats":  # a deviation from the original, to test the instability (section 8)
+            mean, std = x_train.mean(axis=(0, 2), keepdims=True), x_train.std(axis=(0, 2), keepdims=True) + 1e-6
+            x_train, x_val, x_test = ((part - mean) / std for part in (x_train, x_val, x_test))
+        optimizer = recipe.optimizer(model, exp.params)
         fit = torch_training.fit(
-            model, (x_train, y_train), (X[fold.val], y[fold.val]), epochs=epochs, batch_size=batch_size,
-            optimizer_factory=lambda parameters: torch.optim.Adam(parameters, lr=learning_rate),
-            scheduler=lambda optimizer: torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="min", factor=lr_factor, patience=lr_patience),
-            label_smoothing=label_smoothing, keep_best="val_loss" if selection == "best_val" else None,
+            model, (x_train, y_train), (x_val, y[fold.val]), epochs=epochs, batch_size=batch_size,
+            optimizer=optimizer, lr_schedule=recipe.lr_schedule(optimizer, exp.params),
+            label_smoothing=label_smoothing, monitor=recipe.MONITOR if selection == "best_val" else None,
             device=device, seed=seed + fold.index, progress=progress, description=f"{kind}-{n_tab} {fold.name}",
         )
-        with torch.no_grad():
-            embedding = model.embed(torch.as_tensor(X[fold.test], device=device)).cpu().numpy()
-        return FoldOutcome(y_pred=torch_training.predict(model, X[fold.test], device=device), fit=fit,
-                           extra={"embedding_norm": float(np.linalg.norm(embedding, axis=1).mean())})
+        torch.save(model.state_dict(), exp.weights_path(fold, ".pt", variant))
+        return FoldOutcome(y_pred=torch_training.predict(model, x_test, device=device), fit=fit)
     return train_fold
 
 
-common = dict(dataset=dataset, protocol=protocol, folds=folds, seed=seed, epochs=epochs, batch_size=batch_size,
-              learning_rate=learning_rate, lr_factor=lr_factor, lr_patience=lr_patience,
-              label_smoothing=label_smoothing, dropout=dropout, selection=selection, augment=augment,
-              features=spec.name, input_shape=list(X.shape[1:]), n_utterances=len(y))
 runs = {}
 for n_tab in n_tabs:
     for kind in models:
-        params = dict(common, model=kind, n_tab=n_tab)
-        if kind == "cktim":
-            params.update(omega_0=omega_0, entry_omega_0=entry_omega_0, hidden_scale=hidden_scale,
-                          kernel_generator=kernel_generator)
-        path = results_dir / f"cktim_trials_{protocol}_{kind}_tab{n_tab}_e{epochs}{'_aug' if augment else ''}.json"
-        run = results.RunResults.open(path, notebook="02_cktim_net", paper="cktim_net", dataset=dataset,
-                                      protocol=protocol, params=params, seed=seed, class_names=class_names,
-                                      resume=resume)
-        run.set_model_info(name={"tim": "TIM-Net (PyTorch)", "cktim": "CkTIM-Net"}[kind],
-                           param_count=count_parameters(make_model(kind, n_tab)), n_tab=n_tab,
-                           framework=f"torch {torch.__version__}")
-        print(f"\n== {kind} with {n_tab} TAB(s) -> {path}")
-        start = time.perf_counter()
-        run_folds(fold_list, y, train_fold_for(kind, n_tab), run, n_classes=len(class_names), max_folds=max_folds)
-        print(f"   {time.perf_counter() - start:.0f} s")
-        runs[(kind, n_tab)] = run
+        print(f"\n== {kind} with {n_tab} TAB(s)")
+        runs[(kind, n_tab)] = exp.run(
+            train_fold_for(kind, n_tab), variant={"model": kind, "n_tab": n_tab}, device=str(device),
+            model_info={"name": {"tim": "TIM-Net (PyTorch)", "cktim": "CkTIM-Net"}[kind], "n_tab": n_tab,
+                        "param_count": count_parameters(make_model(kind, n_tab)), "framework": f"torch {torch.__version__}"})
 
 # %% [markdown]
 # ## 7. Results side by side

@@ -1,28 +1,29 @@
 """ser_common: the small helper library under the ser-notebooks lessons.
 
-Everything here is framework-neutral (numpy in, numpy out) except the two training
-helpers, ``ser_common.torch_training`` and ``ser_common.keras_training``, which are
-imported on demand so that importing ``ser_common`` never starts TensorFlow or PyTorch.
+Framework-neutral (numpy in, numpy out) and paper-free: each paper's features, model and
+recipe live in ``papers/<paper>/``. The two training helpers,
+``ser_common.torch_training`` and ``ser_common.keras_training``, are imported on demand,
+so importing ``ser_common`` never starts TensorFlow or PyTorch.
 
 Public names used by the notebooks and the README::
 
     from ser_common import load_manifest, fetch_corpus, make_synthetic, load_audio
-    from ser_common import extract_features, FEATURE_PRESETS
+    from ser_common import FeatureSpec, extract_features
     from ser_common import splits, metrics, results, plots
+    from ser_common.experiment import Experiment, FoldOutcome
 """
 
 from ser_common import metrics, plots, results, splits
 from ser_common.audio import AudioError, fix_length, load_audio
 from ser_common.corpora import CORPORA, CorpusNotFoundError, corpus_root, load_manifest
 from ser_common.download import fetch_corpus
-from ser_common.features import FEATURE_PRESETS, FeatureSpec, extract_features
+from ser_common.features import FeatureSpec, extract_features
 from ser_common.synthetic import make_synthetic
 
 __all__ = [
     "AudioError",
     "CORPORA",
     "CorpusNotFoundError",
-    "FEATURE_PRESETS",
     "FeatureSpec",
     "corpus_root",
     "extract_features",
@@ -37,4 +38,16 @@ __all__ = [
     "splits",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    # Transitional: the presets moved to papers/<paper>/features.py (PRESET there).
+    if name == "FEATURE_PRESETS":
+        import importlib
+
+        presets = {paper: importlib.import_module(f"papers.{paper}.features").PRESET
+                   for paper in ("tim_net", "glam", "light_sernet")}
+        presets["cktim_net"] = presets["tim_net"].replace(name="cktim_net", layout="channels_first")
+        return presets
+    raise AttributeError(f"module 'ser_common' has no attribute {name!r}")

@@ -16,10 +16,12 @@ import soundfile as sf
 
 Align = Literal["center", "left", "right"]
 ALIGNMENTS: tuple[str, ...] = ("center", "left", "right")
+#: Lower bound on a file's declared sample rate; lower values mean a damaged header.
+MIN_SAMPLE_RATE = 1_000
 
 
 class AudioError(ValueError):
-    """A speech file could not be used: missing, unreadable, empty or too short.
+    """A speech file could not be used: missing, unreadable, empty, damaged, too short or silent.
 
     The message always names the file and says what to do about it.
     """
@@ -111,7 +113,14 @@ def load_audio(
         ) from err
     if signal.shape[0] == 0:
         raise AudioError(f"audio file {path} is empty (0 samples); re-download or remove it from the corpus.")
+    if native_sr < MIN_SAMPLE_RATE:
+        # A damaged header: resampling 1 "Hz" audio to 16 kHz would multiply its length by 16,000.
+        raise AudioError(f"audio file {path} declares a sample rate of {native_sr} Hz, below the {MIN_SAMPLE_RATE} Hz "
+                         "of any speech recording: its header is damaged; re-export or remove it from the corpus.")
     signal = signal.mean(axis=1)
+    if not np.all(np.isfinite(signal)):
+        raise AudioError(f"audio file {path} holds {int(np.sum(~np.isfinite(signal)))} NaN or infinite sample(s); "
+                         "it is damaged: re-export or remove it from the corpus.")
     duration = signal.shape[0] / native_sr
     if duration < min_duration:
         raise AudioError(
@@ -119,7 +128,10 @@ def load_audio(
             "lower min_duration or pad short files (see the feature preset's short-file policy)."
         )
     if sr is not None and sr != native_sr:
-        signal = librosa.resample(signal, orig_sr=native_sr, target_sr=sr, res_type=res_type)
+        try:
+            signal = librosa.resample(signal, orig_sr=native_sr, target_sr=sr, res_type=res_type)
+        except Exception as err:  # librosa / soxr refuse some rates and lengths with several error types
+            raise AudioError(f"cannot resample audio file {path} from {native_sr} Hz to {sr} Hz: {err}") from err
     if length is not None:
         signal = fix_length(signal, length, align)
     return np.ascontiguousarray(signal, dtype=np.float32)

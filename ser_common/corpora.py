@@ -260,6 +260,10 @@ def corpus_root(name: str, root: str | os.PathLike[str] | None = None) -> Path:
         return Path(root).expanduser().absolute()
     data_dir = os.environ.get(DATA_DIR_ENV, "")
     base = Path(data_dir).expanduser() if data_dir else Path("data")
+    if base.exists() and not base.is_dir():
+        setting = f"${DATA_DIR_ENV}" if data_dir else "the default data folder ./data"
+        raise NotADirectoryError(f"{setting} = {base.absolute()} is a file, not a folder; point it at the folder "
+                                 f"that holds '{name}/' (or pass data_dir / root)")
     return (base / name).absolute()
 
 
@@ -321,6 +325,11 @@ def _parse_emodb(root: Path, subset: str | None = None) -> _Scan:
     """
     audio_dir = root / "wav" if (root / "wav").is_dir() else root
     scan = _Scan()
+    if audio_dir != root:
+        outside = [p for p in _wav_files(root) if not p.is_relative_to(audio_dir) and _EMODB_NAME.match(p.stem)]
+        if outside:
+            warnings.warn(f"{len(outside)} EMO-DB-named file(s) outside {audio_dir} were ignored (only wav/ is read): "
+                          + _format_examples(outside, root), UserWarning, stacklevel=3)
     for path in _wav_files(audio_dir):
         match = _EMODB_NAME.match(path.stem)
         if (
@@ -640,6 +649,24 @@ def _records_to_frame(info: CorpusInfo, records: list[dict]) -> pd.DataFrame:
     return frame[leading + extras].reset_index(drop=True)
 
 
+def _refuse_duplicates(records: list[dict], root: Path) -> None:
+    """Two files of the same speaker with the same name are one utterance twice (e.g. a copied folder),
+    which would put the same audio in training and test."""
+    seen: dict[tuple, Path] = {}
+    clashes = []
+    for record in records:
+        key = (str(record["speaker"]), str(record["label"]), Path(record["path"]).stem)
+        if key in seen:
+            clashes.append(f"{seen[key]} and {record['path']}")
+        else:
+            seen[key] = record["path"]
+    if clashes:
+        shown = "\n  ".join(clashes[:_MAX_EXAMPLES]) + (f"\n  ... and {len(clashes) - _MAX_EXAMPLES} more"
+                                                        if len(clashes) > _MAX_EXAMPLES else "")
+        raise ValueError(f"{len(clashes)} utterance(s) appear twice under {root} (a copied folder?); the same audio "
+                         f"would land in training and test. Remove one copy of each:\n  {shown}")
+
+
 def load_manifest(
     name: str,
     root: str | os.PathLike[str] | None = None,
@@ -729,6 +756,7 @@ def load_manifest(
             raise ValueError(message)
         warnings.warn(message, UserWarning, stacklevel=2)
 
+    _refuse_duplicates(scan.records, directory)
     manifest = _records_to_frame(info, scan.records)
     manifest.attrs["corpus"] = name
     manifest.attrs["classes"] = list(info.classes)

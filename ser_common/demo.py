@@ -1,8 +1,9 @@
 """Run every lesson notebook on the synthetic corpus with quick settings (``make demo``).
 
-The executed copies go to ``$SER_RUNS_DIR/demo/`` (``./runs/demo`` by default); the
-source notebooks in ``notebooks/`` are never modified. The same parameter table, made
-smaller still, is what the test suite injects before nbval executes the notebooks.
+Each notebook keeps its own quick settings in its metadata (``ser_notebooks.demo`` for
+the demo, the smaller ``ser_notebooks.test`` for the test suite; in the paired ``.py``
+file they are in the header). The executed copies go to ``$SER_RUNS_DIR/demo/``
+(``./runs/demo`` by default); the source notebooks are never modified.
 
     python -m ser_common.demo                 # all notebooks
     python -m ser_common.demo 01_tim_net      # only some
@@ -11,41 +12,37 @@ smaller still, is what the test suite injects before nbval executes the notebook
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = REPO / "notebooks"
+from ser_common.experiment import repository_root
 
-#: Quick settings per notebook: enough epochs to see learning on the synthetic corpus,
-#: few enough folds to finish in minutes on 2 cores.
-DEMO_PARAMETERS: dict[str, dict] = {
-    "00_data_tour": {"dataset": "synthetic"},
-    "01_tim_net": {"dataset": "synthetic", "epochs": 60, "folds": 5, "max_folds": 2, "jit_compile": False},
-    "02_cktim_net": {"dataset": "synthetic", "epochs": 20, "folds": 5, "max_folds": 1, "n_tabs": [1, 3]},
-}
+NOTEBOOK_DIR = repository_root() / "notebooks"
 
 
 def notebooks() -> list[Path]:
     """The lesson notebooks, in order (``notebooks/NN_name.ipynb``)."""
     if not NOTEBOOK_DIR.is_dir():
-        raise FileNotFoundError(
-            f"{NOTEBOOK_DIR} not found: run the demo from a clone of the repository (pip install -e .)"
-        )
+        raise FileNotFoundError(f"{NOTEBOOK_DIR} not found: run the demo from a clone of the repository (pip install -e .)")
     return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(notebook: Path, output: Path, parameters: dict, *, cwd: Path = REPO, log_output: bool = False) -> Path:
-    """Execute ``notebook`` with papermill, injecting ``parameters``; write it to ``output``."""
+def quick_parameters(notebook: Path, purpose: str = "demo") -> dict:
+    """The notebook's own quick settings (``"demo"`` or ``"test"``), on the synthetic corpus."""
+    metadata = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    return {"dataset": "synthetic", **metadata.get("ser_notebooks", {}).get(purpose, {})}
+
+
+def execute(notebook: Path, output: Path, parameters: dict, *, log_output: bool = False) -> Path:
+    """Execute ``notebook`` with papermill from the repository root, injecting ``parameters``."""
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook), str(output), parameters=parameters, cwd=str(cwd), kernel_name="python3",
-        progress_bar=False, log_output=log_output,
-    )
+    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(repository_root()),
+                               kernel_name="python3", progress_bar=False, log_output=log_output)
     return output
 
 
@@ -54,16 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("only", nargs="*", help="notebook names to run (default: all)")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: $SER_RUNS_DIR/demo or ./runs/demo")
     args = parser.parse_args(argv)
-
-    output_dir = args.output_dir or Path(os.environ.get("SER_RUNS_DIR", "runs")) / "demo"
-    selected = [nb for nb in notebooks() if not args.only or nb.stem in args.only]
-    unknown = set(args.only) - {nb.stem for nb in notebooks()}
+    available = {nb.stem: nb for nb in notebooks()}
+    unknown = sorted(set(args.only) - set(available))
     if unknown:
-        parser.error(f"unknown notebook(s) {sorted(unknown)}; available: {[nb.stem for nb in notebooks()]}")
+        parser.error(f"unknown notebook(s) {unknown}; available: {sorted(available)}")
+    output_dir = args.output_dir or Path(os.environ.get("SER_RUNS_DIR", "runs")) / "demo"
+    selected = [available[name] for name in (args.only or sorted(available))]
     print(f"running {len(selected)} notebook(s) on the synthetic corpus; executed copies in {output_dir}/")
     timings = []
     for notebook in selected:
-        parameters = DEMO_PARAMETERS.get(notebook.stem, {"dataset": "synthetic"})
+        parameters = quick_parameters(notebook)
         print(f"\n== {notebook.name}  {parameters}", flush=True)
         start = time.perf_counter()
         execute(notebook, output_dir / notebook.name, parameters, log_output=True)

@@ -29,7 +29,14 @@ from urllib.parse import urlparse
 
 import pooch
 
-from ser_common.corpora import DATA_DIR_ENV, corpus_info, corpus_present, corpus_root, load_manifest
+from ser_common.corpora import (
+    DATA_DIR_ENV,
+    CorpusNotFoundError,
+    corpus_info,
+    corpus_present,
+    corpus_root,
+    load_manifest,
+)
 
 __all__ = ["ARCHIVES", "Archive", "NoPublicArchiveError", "UnsafeArchiveError", "extract_archive", "fetch_corpus"]
 
@@ -154,11 +161,15 @@ def fetch_corpus(
 
     cache = Path(cache_dir).expanduser().absolute() if cache_dir is not None else target.parent / ".downloads"
     known_hash = _known_hash(name, archive, sha256, cache)
-    archive_path = Path(
-        pooch.retrieve(
-            url=archive.url, known_hash=known_hash, fname=archive.filename, path=cache, progressbar=progress
+    try:
+        archive_path = Path(
+            pooch.retrieve(
+                url=archive.url, known_hash=known_hash, fname=archive.filename, path=cache, progressbar=progress
+            )
         )
-    )
+    except OSError as error:  # connection refused or dropped, a truncated transfer, a full disk
+        raise OSError(f"downloading {archive.url} to {cache / archive.filename} failed ({type(error).__name__}: "
+                      f"{error}); nothing was unpacked. Run fetch_corpus again to retry.") from error
     _install(name, archive_path, target)
     return target
 
@@ -231,8 +242,14 @@ def _install(name: str, archive_path: Path, target: Path) -> None:
         with warnings.catch_warnings():
             # Stray files are reported when the corpus is used; here we only check it is complete.
             warnings.simplefilter("ignore", UserWarning)
-            # Raises CorpusNotFoundError for a wrong layout, ValueError for an unreadable file.
-            load_manifest(name, unpacked)
+            try:
+                load_manifest(name, unpacked)
+            except (CorpusNotFoundError, ValueError) as error:
+                # The staging folder is about to be deleted: name the archive, not the folder.
+                raise CorpusNotFoundError(
+                    f"the archive {archive_path} does not hold the {name} corpus in the expected layout "
+                    f"({corpus_info(name).layout}); nothing was installed at {target}. What was found: "
+                    f"{str(error).splitlines()[0]}") from None
         if not target.exists():
             unpacked.rename(target)
             return

@@ -1,39 +1,35 @@
-"""A thin Keras training helper: seeded, compiled, in-memory, with the shared history.
+"""A thin Keras training helper: seeded, compiled, in-memory; the same arguments as the PyTorch one.
 
 Why not plain ``model.fit``? On a 2-core CPU a TIM-Net epoch on EMO-DB is only eight
 steps of about 0.1 s of arithmetic, so per-step framework overhead decides the speed.
 This helper keeps the data in memory, compiles one training step with XLA
-(``jit_compile=True``) and runs a plain Python loop over batches, which is also
-easier to read. Paper-specific choices (loss, smoothing, optimiser) are arguments.
+(``jit_compile=True``) and runs a plain Python loop over batches; the epoch loop itself
+(schedule, validation metrics, selection, history) is :func:`ser_common.training.epoch_loop`,
+shared with :mod:`ser_common.torch_training`.
 
-The returned :class:`ser_common.training.FitResult` has the history format shared with
-the PyTorch helper (see :mod:`ser_common.training`).
+The model must output class **probabilities** (a softmax layer), as the Keras models of
+these lessons do. Importing this module imports TensorFlow; ``import ser_common`` does not.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from ser_common.training import FitResult, Monitor, check_fit_arguments, classification_scores, epoch_loop
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from ser_common.training import BestEpochTracker, FitResult, new_history, validate_fit_options  # noqa: E402
+__all__ = ["count_parameters", "fit", "predict", "predict_proba", "probability_scores", "seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy, TensorFlow and Keras (weight initialisation, dropout)."""
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(seed)  # also seeds tf.random and python/numpy
-    tf.random.set_seed(seed)
+    keras.utils.set_random_seed(seed)
 
 
 def count_parameters(model: keras.Model) -> int:
@@ -41,21 +37,12 @@ def count_parameters(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
-def _as_one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 2:
-        return y.astype(np.float32)
-    if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"labels must be class indices in [0, {n_classes}), got range [{y.min()}, {y.max()}]")
-    return np.eye(n_classes, dtype=np.float32)[y]
-
-
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for ``x`` in inference mode (``predict_on_batch``, no per-call overhead)."""
+    """Class probabilities for ``x`` in inference mode (``predict_on_batch``: no per-call overhead)."""
     x = np.asarray(x, dtype=np.float32)
     if len(x) == 0:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size]), dtype=np.float32) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts)
 
 
@@ -64,15 +51,18 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndar
     return predict_proba(model, x, batch_size).argmax(axis=1)
 
 
-def _evaluate(
-    forward: Callable, x: np.ndarray, y: np.ndarray, n_classes: int, batch_size: int
-) -> tuple[float, float, float]:
-    """(cross-entropy, accuracy, UA) of a model in inference mode."""
-    probs = np.concatenate([np.asarray(forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)])
-    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
-    pred = probs.argmax(axis=1)
-    recalls = [np.mean(pred[y == c] == c) for c in range(n_classes) if np.any(y == c)]
-    return loss, float(np.mean(pred == y)), float(np.mean(recalls))
+def probability_scores(probabilities: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The default ``evaluate`` hook: cross-entropy, accuracy and UA from probabilities."""
+    return classification_scores(np.log(np.clip(probabilities, 1e-7, 1.0)), y)
+
+
+def _one_hot(y: np.ndarray, n_classes: int, name: str) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return y.astype(np.float32)
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} labels must be class indices in [0, {n_classes}), got [{y.min()}, {y.max()}]")
+    return np.eye(n_classes, dtype=np.float32)[y]
 
 
 def fit(
@@ -83,9 +73,13 @@ def fit(
     epochs: int,
     batch_size: int,
     optimizer: keras.optimizers.Optimizer,
+    loss: Callable | None = None,
     label_smoothing: float = 0.0,
-    keep_best: str | None = None,
-    early_stopping_patience: int | None = None,
+    lr_schedule: Callable[[int], float] | None = None,
+    evaluate: Callable[[np.ndarray, np.ndarray], Mapping[str, float]] | None = None,
+    monitor: Monitor = None,
+    patience: int | None = None,
+    batch_transform: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
     jit_compile: bool = True,
     shuffle: bool = True,
     seed: int | None = None,
@@ -93,108 +87,108 @@ def fit(
     description: str = "training",
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
 ) -> FitResult:
-    """Train a Keras classifier whose output is a softmax over classes.
+    """Train a Keras classifier that outputs probabilities.
 
     Parameters
     ----------
     model : keras.Model
-        Outputs class probabilities (softmax), as the TIM-Net and Light-SERNet
-        models do. The loss is categorical cross-entropy on those probabilities
-        (Keras clips them to [1e-7, 1 - 1e-7]).
+        Softmax output. Under a ``mixed_bfloat16`` policy its outputs are cast to float32
+        before the loss.
     train, val : (X, y)
         In-memory arrays; ``y`` holds class indices (or one-hot rows).
     epochs, batch_size : int
     optimizer : keras optimizer
-        Created by the caller so paper-specific settings stay in the notebook.
-    label_smoothing : float
-        Applied to the training targets only: ``y * (1 - eps) + eps / C``.
-    keep_best : str or None
-        A history key such as ``"val_ua"`` or ``"val_loss"``: at the end, restore
-        the weights of the best epoch by that key (ties: the later epoch). None keeps
-        the last epoch's weights (TIM-Net's current protocol).
-    early_stopping_patience : int or None
-        Stop after this many epochs without improvement of ``keep_best``.
+        Built by the caller (the recipe's settings).
+    loss : callable or None
+        ``loss(y_true_one_hot, probabilities) -> scalar``; default categorical
+        cross-entropy with ``label_smoothing`` on the training targets. Weight
+        regularisers of the model (``model.losses``) are added.
+    lr_schedule : callable or None
+        ``lr_schedule(epoch) -> learning rate`` with a 0-based epoch, set before each epoch.
+    evaluate : callable or None
+        ``evaluate(probabilities, y_val) -> {metric: value}`` on the validation data,
+        stored as ``val_<metric>``; default :func:`probability_scores`.
+    monitor : str, callable or None
+        What selects the kept epoch: a history key (``"val_accuracy"``; keys ending in
+        ``loss`` are minimised, others maximised) or a callable over the epoch's metrics
+        dict (maximised). None keeps the last epoch.
+    patience : int or None
+        Early stopping after this many epochs without improvement of ``monitor``.
+    batch_transform : callable or None
+        ``batch_transform(x, y_one_hot) -> (x, y)`` on every training batch (numpy), for
+        augmentation or mixup.
     jit_compile : bool
-        Compile the training step with XLA: slower to start (tens of seconds), much
-        faster per epoch. Turn off for tiny runs.
-    seed : int or None
-        Seeds the batch order (weights are seeded by the caller at build time).
-    progress : bool
-        One tqdm bar over epochs with the latest metrics.
+        Compile the training step with XLA: tens of seconds to start, much faster per
+        epoch, not bit-reproducible against the uncompiled path.
+    shuffle, seed
+        Reshuffle the training set every epoch with a generator seeded by ``seed``
+        (weights are seeded by the caller at build time).
+    progress, description
+        One tqdm bar over epochs.
     on_epoch_end : callable or None
-        Called as ``on_epoch_end(epoch_number, metrics_dict)`` after every epoch.
+        ``on_epoch_end(epoch_number, metrics)`` after every epoch.
 
     Returns
     -------
     FitResult
-        History in the shared format; the model holds the selected epoch's weights.
+        The model holds the selected epoch's weights.
     """
-    validate_fit_options(keep_best, early_stopping_patience, val is not None)
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be positive, got epochs={epochs}, batch_size={batch_size}")
+    check_fit_arguments(epochs, batch_size, monitor, patience, val is not None)
     n_classes = int(model.output_shape[-1])
     x_train = np.asarray(train[0], dtype=np.float32)
-    y_train = _as_one_hot(train[1], n_classes)
-    if len(x_train) != len(y_train):
-        raise ValueError(f"train X has {len(x_train)} rows but y has {len(y_train)}")
-    if val is not None:
-        x_val = np.asarray(val[0], dtype=np.float32)
-        y_val = np.asarray(val[1])
-        y_val = y_val.argmax(axis=1) if y_val.ndim == 2 else y_val.astype(np.int64)
-
-    loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    y_train = _one_hot(train[1], n_classes, "train")
+    if len(x_train) != len(y_train) or len(x_train) == 0:
+        raise ValueError(f"train has {len(x_train)} inputs and {len(y_train)} labels; need the same, non-zero number")
+    loss_fn = loss or keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     weights = model.trainable_variables
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def train_step(x, y):
         with tf.GradientTape() as tape:
-            probs = model(x, training=True)
-            loss = loss_fn(y, probs)
+            probabilities = tf.cast(model(x, training=True), tf.float32)
+            value = loss_fn(y, probabilities)
             if model.losses:  # weight regularisers (e.g. Light-SERNet's L2)
-                loss = loss + tf.add_n(model.losses)
-        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        correct = tf.reduce_sum(tf.cast(tf.argmax(probs, 1) == tf.argmax(y, 1), tf.float32))
-        return loss, correct
+                value = value + tf.add_n([tf.cast(term, tf.float32) for term in model.losses])
+        optimizer.apply_gradients(zip(tape.gradient(value, weights), weights))
+        hits = tf.reduce_sum(tf.cast(tf.argmax(probabilities, 1) == tf.argmax(y, 1), tf.float32))
+        return value, hits
 
     @tf.function(jit_compile=jit_compile, reduce_retracing=True)
     def infer(x):
-        return model(x, training=False)
+        return tf.cast(model(x, training=False), tf.float32)
 
-    history = new_history(with_validation=val is not None)
     rng = np.random.default_rng(seed)
-    tracker = BestEpochTracker(keep_best, early_stopping_patience)
-    bar = tqdm(range(1, epochs + 1), desc=description, disable=not progress, unit="epoch")
-    for epoch in bar:
-        start = time.perf_counter()
-        order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
-        loss_sum, correct_sum = 0.0, 0.0
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            loss, correct = train_step(x_train[idx], y_train[idx])
-            loss_sum += float(loss) * len(idx)
-            correct_sum += float(correct)
-        record = {
-            "loss": loss_sum / len(order),
-            "accuracy": correct_sum / len(order),
-            "lr": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
-        }
-        if val is not None:
-            record["val_loss"], record["val_accuracy"], record["val_ua"] = _evaluate(
-                infer, x_val, y_val, n_classes, max(batch_size, 256)
-            )
-        record["time_s"] = time.perf_counter() - start
-        for key, value in record.items():
-            history[key].append(value)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("loss", "accuracy", "val_accuracy", "val_ua")})
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, record)
-        if tracker.update(epoch, record, snapshot=lambda: [w.numpy().copy() for w in model.weights]):
-            break
-    bar.close()
 
-    selected = len(history["loss"])
-    if tracker.best_snapshot is not None:
-        model.set_weights(tracker.best_snapshot)
-        selected = tracker.best_epoch
-    return FitResult(history=history, selected_epoch=selected, selection=tracker.selection,
-                     stopped_early=tracker.stopped_early)
+    def train_epoch(epoch: int) -> tuple[float, float]:
+        order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
+        loss_sum, hit_sum = 0.0, 0.0
+        for begin in range(0, len(order), batch_size):
+            index = order[begin : begin + batch_size]
+            x, y = x_train[index], y_train[index]
+            if batch_transform is not None:
+                x, y = batch_transform(x, y)
+            value, hits = train_step(x, y)
+            loss_sum += float(value) * len(index)
+            hit_sum += float(hits)
+        return loss_sum / len(order), hit_sum / len(order)
+
+    predict_val = y_val = None
+    if val is not None:
+        x_val = np.asarray(val[0], dtype=np.float32)
+        y_val = np.asarray(val[1])
+        y_val = y_val.argmax(axis=1) if y_val.ndim == 2 else y_val.astype(np.int64)
+        step = max(batch_size, 256)
+
+        def predict_val() -> np.ndarray:
+            return np.concatenate([np.asarray(infer(x_val[i : i + step])) for i in range(0, len(x_val), step)])
+
+    def set_lr(value: float) -> None:
+        optimizer.learning_rate = value
+
+    return epoch_loop(
+        epochs=epochs, train_epoch=train_epoch, predict_val=predict_val, y_val=y_val,
+        evaluate=evaluate or probability_scores, monitor=monitor, patience=patience, lr_schedule=lr_schedule,
+        get_lr=lambda: float(keras.ops.convert_to_numpy(optimizer.learning_rate)), set_lr=set_lr, after_epoch=None,
+        snapshot=lambda: [w.numpy().copy() for w in model.weights], restore=model.set_weights,
+        progress=progress, description=description, on_epoch_end=on_epoch_end,
+    )

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
-__all__ = ["DEFAULT_SUMMARY_KEYS", "evaluate", "format_mean_std", "pooled", "summarize"]
+__all__ = ["DEFAULT_SUMMARY_KEYS", "evaluate", "format_mean_std", "group_mean", "pooled", "summarize"]
 
 #: Metrics averaged over folds by :func:`summarize` unless told otherwise.
 DEFAULT_SUMMARY_KEYS = ("ua", "wa", "macro_f1", "micro_f1", "weighted_f1")
@@ -221,3 +221,20 @@ def format_mean_std(summary: Mapping[str, Mapping], key: str, scale: float = 100
         raise KeyError(f"summary has no {key!r}; it holds {sorted(summary)}")
     entry = summary[key]
     return f"{entry['mean'] * scale:.{digits}f} ± {entry['std'] * scale:.{digits}f}"
+
+
+def group_mean(values: np.ndarray, groups: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Average the rows of ``values`` that share a group (e.g. the segments of an utterance).
+
+    Returns
+    -------
+    groups : ndarray
+        The distinct groups, ascending.
+    means : ndarray of shape (n_groups, ...)
+        Row ``i`` is the mean of the rows of group ``groups[i]``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    unique, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    sums = np.zeros((unique.size, *values.shape[1:]))
+    np.add.at(sums, inverse, values)
+    return unique, sums / np.bincount(inverse, minlength=unique.size).reshape(-1, *[1] * (values.ndim - 1))

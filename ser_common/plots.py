@@ -293,6 +293,7 @@ def tsne(
     seed: int = 0,
     perplexity: float = 30,
     ax=None,
+    sizes: float | np.ndarray = 12,
     **tsne_options: object,
 ):
     """2-D t-SNE of utterance embeddings, coloured by class.
@@ -308,6 +309,8 @@ def tsne(
     perplexity : float, default=30
         Clipped to ``n_samples - 1`` because t-SNE needs perplexity < n_samples.
     ax : Axes, optional
+    sizes : float or array of shape (n_samples,), default=12
+        Marker area of every point (e.g. larger for test utterances).
     **tsne_options
         Passed on to :class:`sklearn.manifold.TSNE` (e.g. ``metric="cosine"``,
         ``max_iter=500``).
@@ -344,10 +347,12 @@ def tsne(
     else:
         figure = ax.figure
     colours = _class_colours(len(names))
+    sizes = np.broadcast_to(np.asarray(sizes, dtype=float), classes.shape)
     for index, name in enumerate(names):
         members = classes == index
         if members.any():
-            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=12, color=colours[index], label=name)
+            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members], color=colours[index],
+                       label=name)
     ax.set_title(f"t-SNE (perplexity {clipped:g}, seed {seed})")
     ax.set_xticks([])
     ax.set_yticks([])

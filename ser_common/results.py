@@ -24,24 +24,17 @@ parameters, one seed) writes one file. Its layout::
 which is stored next to it. Non-finite floats (e.g. the ``nan`` recall of a class absent
 from a test fold) are stored as ``null`` so that the file is strict JSON.
 
-Typical notebook use::
-
-    run = RunResults.open("results/emodb/tim_net_loso.json", notebook="02_tim_net", paper="tim_net",
-                          dataset="emodb", protocol="leave-one-speaker-out", params=params, seed=0,
-                          class_names=class_names)
-    for fold in folds:
-        if run.is_done(fold.index):
-            continue                      # finished before an interruption
-        ...                               # train, predict
-        run.add_fold(fold.index, metrics=evaluate(y_true, y_pred, n_classes),
-                     history=fit.history, wall_time_s=seconds, selected_epoch=fit.selected_epoch,
-                     selection=fit.selection)
-    compare_with_paper(run, "tim_net", "emodb")
+Notebooks do not open this file themselves: :class:`ser_common.experiment.Experiment`
+derives the run's identity from its parameters and calls :meth:`RunResults.open` and
+:meth:`RunResults.add_fold`. Several processes may record folds of one file at the same
+time (the batch runner does): every write happens under a lock and merges what is on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import importlib.metadata
 import importlib.resources
 import json
@@ -171,9 +164,13 @@ def _differences(old: object, new: object, path: str) -> list[tuple[str, object,
 def _write_json_atomically(path: Path, data: Mapping) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
     text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        )
+    except PermissionError:
+        raise PermissionError(f"cannot write the results file {path}: the folder {path.parent} is not writable; "
+                              "choose another results_path / results_dir (or $SER_RUNS_DIR)") from None
     try:
         with handle:
             handle.write(text + "\n")
@@ -194,6 +191,23 @@ def _write_json_atomically(path: Path, data: Mapping) -> None:
         pass
     finally:
         os.close(directory)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``.<name>.lock`` beside ``path`` (other processes wait)."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        handle = open(lock_path, "a")
+    except PermissionError:
+        raise PermissionError(f"cannot lock {path}: the folder {path.parent} is not writable; choose another "
+                              "results_path / results_dir (or $SER_RUNS_DIR)") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _now() -> str:
@@ -366,42 +380,47 @@ class RunResults:
             raise ValueError(f"class_names must be a list of at least 2 class names, got {class_names!r}")
         identity = {key: _round_trip(value, key) for key, value in identity.items()}
 
-        if path.exists() and not overwrite:
-            if not resume:
-                raise FileExistsError(
-                    f"results file {path} already exists. Pass resume=True to continue it, overwrite=True to "
-                    "replace it, or choose another results path."
-                )
-            data = load_results(path)
-            differences = []
-            for key in IDENTITY_KEYS:
-                differences += _differences(data.get(key, _MISSING), identity[key], key)
-            if differences:
-                lines = "\n".join(f"  {key}: {old!r} (in file) vs {new!r} (now)" for key, old, new in differences)
-                raise ResultsMismatchError(
-                    f"results file {path} was written with different settings:\n{lines}\n"
-                    f"Results of different settings are never mixed. Choose another results path for this run, "
-                    f"or pass overwrite=True to discard the file's {len(data.get('folds', {}))} finished fold(s)."
-                )
-            return cls(path, data)
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        results = cls(path, {})
-        now = _now()
-        results._data = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            **identity,
-            "created": now,
-            "updated": now,
-            "git_commit": results._git_commit,
-            "git_dirty": results._git_dirty,
-            "versions": library_versions(),
-            "model": {},
-            "folds": {},
-            "aggregate": {},
-        }
-        results._save()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise NotADirectoryError(f"cannot create the results folder {path.parent}: a file with that name (or a "
+                                     "parent's) exists; choose another results_path / results_dir") from None
+        with _locked(path):
+            if path.exists() and not overwrite:
+                if not resume:
+                    raise FileExistsError(
+                        f"results file {path} already exists. Resume it (parameter resume=True), replace it "
+                        "(parameter overwrite=True), or choose another results_path."
+                    )
+                data = load_results(path)
+                differences = []
+                for key in IDENTITY_KEYS:
+                    differences += _differences(data.get(key, _MISSING), identity[key], key)
+                if differences:
+                    lines = "\n".join(f"  {key}: {old!r} (in file) vs {new!r} (now)" for key, old, new in differences)
+                    raise ResultsMismatchError(
+                        f"results file {path} was written with different settings:\n{lines}\n"
+                        "Results of different settings are never mixed. Choose another results_path for this run, "
+                        f"or set the parameter overwrite=True to discard the file's {len(data.get('folds', {}))} "
+                        "finished fold(s)."
+                    )
+                return cls(path, data)
+            results = cls(path, {})
+            now = _now()
+            results._data = {
+                "format": FORMAT_NAME,
+                "format_version": FORMAT_VERSION,
+                **identity,
+                "created": now,
+                "updated": now,
+                "git_commit": results._git_commit,
+                "git_dirty": results._git_dirty,
+                "versions": library_versions(),
+                "model": {},
+                "folds": {},
+                "aggregate": {},
+            }
+            results._save()
         return results
 
     # -- reading ----------------------------------------------------------------------
@@ -438,34 +457,22 @@ class RunResults:
         return copy.deepcopy(self._data["folds"][key])
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per recorded fold.
+        """One row per recorded fold, indexed by the fold's name (e.g. ``"speaker 03"``).
 
-        Returns
-        -------
-        pandas.DataFrame
-            Indexed by fold index, with columns ``ua``, ``wa``, ``macro_f1`` (fractions),
-            ``wall_time_s``, ``mean_epoch_time_s``, ``epochs`` (number of epoch times
-            recorded) and ``selected_epoch``.
+        Columns: ``index``, ``ua``, ``wa``, ``macro_f1`` (fractions), ``wall_time_s``,
+        ``mean_epoch_time_s``, ``epochs`` (epoch times recorded) and ``selected_epoch``.
         """
-        columns = ["ua", "wa", "macro_f1", "wall_time_s", "mean_epoch_time_s", "epochs", "selected_epoch"]
         rows = []
         for index in self.completed_folds:
             record = self._data["folds"][str(index)]
             epoch_times = record.get("epoch_times_s") or []
-            rows.append(
-                {
-                    "fold": index,
-                    "ua": record["metrics"].get("ua"),
-                    "wa": record["metrics"].get("wa"),
-                    "macro_f1": record["metrics"].get("macro_f1"),
-                    "wall_time_s": record["wall_time_s"],
-                    "mean_epoch_time_s": float(np.mean(epoch_times)) if epoch_times else float("nan"),
-                    "epochs": len(epoch_times),
-                    "selected_epoch": record.get("selected_epoch"),
-                }
-            )
-        frame = pd.DataFrame(rows, columns=["fold", *columns])
-        return frame.set_index("fold")
+            rows.append({"fold": record.get("extra", {}).get("name", str(index)), "index": index,
+                         **{key: record["metrics"].get(key) for key in ("ua", "wa", "macro_f1")},
+                         "wall_time_s": record["wall_time_s"],
+                         "mean_epoch_time_s": float(np.mean(epoch_times)) if epoch_times else float("nan"),
+                         "epochs": len(epoch_times), "selected_epoch": record.get("selected_epoch")})
+        columns = ["fold", "index", "ua", "wa", "macro_f1", "wall_time_s", "mean_epoch_time_s", "epochs", "selected_epoch"]
+        return pd.DataFrame(rows, columns=columns).set_index("fold")
 
     def __repr__(self) -> str:
         return (
@@ -521,7 +528,7 @@ class RunResults:
         if key in self._data["folds"]:
             raise ValueError(
                 f"fold {index} is already recorded in {self._path}; skip it with is_done({index}), "
-                "or start a fresh file with RunResults.open(..., overwrite=True)"
+                "or start a fresh file (parameter overwrite=True)"
             )
         if not isinstance(metrics, Mapping) or not {"ua", "wa"} <= set(metrics):
             raise ValueError("metrics must be the dict returned by ser_common.metrics.evaluate (with 'ua' and 'wa')")
@@ -547,9 +554,14 @@ class RunResults:
             "git_dirty": self._git_dirty,
         }
         record = _round_trip(record, f"fold {index}")
-        folds = {**self._data["folds"], key: record}
-        self._data = {**self._data, "folds": folds, "aggregate": _aggregate(folds)}
-        self._save()
+        with _locked(self._path):
+            self._reload()
+            if key in self._data["folds"]:
+                raise ValueError(f"fold {index} was recorded in {self._path} by another process meanwhile; "
+                                 "this run's result for it is not stored")
+            folds = {**self._data["folds"], key: record}
+            self._data = {**self._data, "folds": folds, "aggregate": _aggregate(folds)}
+            self._save()
 
     def set_model_info(self, **info: object) -> None:
         """Record properties of the model, e.g. ``set_model_info(param_count=104_496)``.
@@ -560,18 +572,30 @@ class RunResults:
         a fold's ``extra`` instead.
         """
         converted = _round_trip(info, "model info")
+        with _locked(self._path):
+            self._reload()
+            self._set_model_info(converted)
+
+    def _set_model_info(self, converted: dict) -> None:
         model = self._data["model"]
         changed = [name for name, value in converted.items() if name in model and not _same(model[name], value)]
         if changed:
             details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
             raise ValueError(
                 f"model info in {self._path} differs from what this run sets ({details}); one results file holds "
-                "one model. Choose another results path or pass overwrite=True when opening."
+                "one model. Choose another results_path, or set the parameter overwrite=True."
             )
         if all(name in model for name in converted):
             return  # nothing new: a resumed run leaves the file (and its "updated" stamp) untouched
         self._data["model"] = {**model, **converted}
         self._save()
+
+    def _reload(self) -> None:
+        """Take in what other processes recorded since this object last read the file."""
+        if self._path.exists():
+            on_disk = load_results(self._path)
+            self._data = {**self._data, "folds": on_disk["folds"], "model": on_disk.get("model", {}),
+                          "aggregate": _aggregate(on_disk["folds"])}
 
     def _save(self) -> None:
         self._data["updated"] = _now()
@@ -641,122 +665,96 @@ def _format_percent(value: object, std: object = None) -> str:
     return text if std is None else f"{text} ± {float(std):.2f}"
 
 
+def run_selection(data: Mapping) -> str:
+    """How a run selected its epochs, e.g. ``"last"`` or ``"best_val (val_loss)"``."""
+    params = data.get("params", {})
+    selection = params.get("selection")
+    if selection is None:
+        recorded = sorted({record.get("selection") for record in data["folds"].values()} - {None})
+        return ", ".join(recorded) or "not recorded"
+    monitor = params.get("monitor")
+    return f"{selection} ({monitor})" if monitor and selection != "last" else selection
+
+
 def compare_with_paper(
     results: RunResults | Mapping,
     paper: str,
-    dataset: str,
     keys: Sequence[str] = ("ua", "wa", "macro_f1"),
-    *,
-    details: bool = False,
 ) -> pd.DataFrame:
-    """Our fold-averaged metrics next to every published number for the same corpus.
+    """Our fold-averaged metrics next to the published numbers of the same protocol.
 
-    Parameters
-    ----------
-    results : RunResults or dict
-        A run, or the dict from :func:`load_results`.
-    paper : str
-        Paper whose ``reference.json`` to read (see :func:`load_reference`).
-    dataset : str
-        Corpus key in the reference file, e.g. ``"emodb"``. It must name the corpus of
-        ``results`` (compared ignoring case and punctuation): numbers from different
-        corpora are not comparable.
-    keys : sequence of str, default=("ua", "wa", "macro_f1")
-        Metrics to show, one row each.
-    details : bool, default=False
-        Add rows ``protocol``, ``selection``, ``leaky`` and ``source`` under the metrics.
+    Only published entries of the same corpus, the same protocol and the same selection
+    (``reference.json``'s machine-readable ``protocol`` and ``selection`` keys) are put
+    beside ours: numbers made another way are not comparable. The table's ``attrs["note"]``
+    names the published entries for this corpus that were left out, and why.
 
     Returns
     -------
     pandas.DataFrame
-        Rows = metrics; the first column is ours, headed
-        ``"ours (mean ± std, <n> folds, <protocol>, selection: <selection>)"``, then one
-        column per published entry, headed by its label. Values are percentages with
-        2 decimals; ``"–"`` where a number was not published.
-
-    Warns
-    -----
-    UserWarning
-        If the paper published no numbers for ``dataset`` (the table then has only our
-        column).
+        Rows = metrics (percent, 2 decimals, ``"–"`` where not published), then rows
+        ``protocol``, ``selection``, ``leaky`` and ``source``; the first column is ours.
     """
     data = results.data if isinstance(results, RunResults) else results
-    if _normalised_name(data["dataset"]) != _normalised_name(dataset):
-        raise ValueError(
-            f"these results are on {data['dataset']!r} but the paper's {dataset!r} numbers were requested; "
-            "numbers from different corpora are not comparable"
-        )
     aggregate = data.get("aggregate") or {}
     if not aggregate:
         raise ValueError("the results have no finished folds yet, so there is nothing to compare")
-
+    selection = data.get("params", {}).get("selection")
     n_folds = next(iter(aggregate.values()))["n"]
-    selections = sorted({record.get("selection") for record in data["folds"].values()} - {None})
-    if not selections and isinstance(data["params"].get("selection"), str):
-        selections = [data["params"]["selection"]]
-    selection = ", ".join(selections) if selections else "not recorded"
-    ours_column = f"ours (mean ± std, {n_folds} folds, {data['protocol']}, selection: {selection})"
-    table = {
-        ours_column: [
-            _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
-            for key in keys
-        ]
-    }
-    detail_rows = ("protocol", "selection", "leaky", "source")
-    if details:
-        # Whether our selection touched the test data is up to the notebook, so it is not claimed here.
-        table[ours_column] += [data["protocol"], selection, "–", f"this run ({data.get('notebook', '?')})"]
-
-    reference = load_reference(paper)
-    entries = [entry for entry in reference["entries"] if _normalised_name(entry["dataset"]) == _normalised_name(dataset)]
-    if not entries:
-        available = sorted({entry["dataset"] for entry in reference["entries"]})
-        warnings.warn(
-            f"{paper} published no numbers for {dataset!r} (it has {available}); the table shows only our results",
-            UserWarning,
-            stacklevel=2,
-        )
-    for entry in entries:
-        if entry["label"] in table:
-            raise ValueError(f"papers/{paper}/reference.json has two {dataset!r} entries labelled {entry['label']!r}")
-        column = [_format_percent(entry.get(key), entry.get(f"{key}_std")) for key in keys]
-        if details:
-            column += [entry["protocol"], entry["selection"], "yes" if entry["leaky"] else "no", entry["source"]]
-        table[entry["label"]] = column
-    index = list(keys) + (list(detail_rows) if details else [])
-    return pd.DataFrame(table, index=pd.Index(index, name="metric"))
+    ours = f"ours ({n_folds} folds, mean ± std)"
+    table = {ours: [_format_percent(aggregate[k]["mean"] * 100, aggregate[k]["std"] * 100) if k in aggregate else "–"
+                    for k in keys] + [data["protocol"], run_selection(data), str(selection == "best_test_leaky").lower(),
+                                      f"this run ({Path(str(data.get('notebook', '?'))).name})"]}
+    same_corpus = [entry for entry in load_reference(paper)["entries"]
+                   if _normalised_name(entry["dataset"]) == _normalised_name(data["dataset"])]
+    left_out = []
+    for entry in same_corpus:
+        if entry["protocol"] != data["protocol"] or entry["selection"] != selection:
+            left_out.append(f"{entry['label']} ({entry['protocol']}, {entry['selection']})")
+            continue
+        table[entry["label"]] = [_format_percent(entry.get(k), entry.get(f"{k}_std")) for k in keys] + [
+            entry["protocol"], entry["selection"], str(entry["leaky"]).lower(), entry["source"]]
+    frame = pd.DataFrame(table, index=pd.Index([*keys, "protocol", "selection", "leaky", "source"], name="metric"))
+    if not same_corpus:
+        frame.attrs["note"] = f"{paper} published no numbers for {data['dataset']}"
+    elif left_out:
+        frame.attrs["note"] = "not comparable (other protocol or selection), left out: " + "; ".join(left_out)
+    return frame
 
 
 # ----------------------------------------------------------------------------- many runs at once
 
 
+def find_results(*folders: str | os.PathLike) -> tuple[list[Path], list[str]]:
+    """Every results file under ``folders`` (recursively), and one line per other JSON file skipped."""
+    found, skipped = set(), []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*.json")) if Path(folder).is_dir() else []:
+            try:
+                load_results(path)
+                found.add(path.resolve())
+            except (ValueError, OSError) as error:
+                skipped.append(f"{path}: {error}")
+    return sorted(found), skipped
+
+
 def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua", "wa", "macro_f1")) -> pd.DataFrame:
     """One row per results file: what was run and its mean ± std metrics (in percent).
 
-    Used for the README's results table and, later, the leaderboard notebook.
+    Used for the README's results table, the notebooks' "all runs" tables and the
+    leaderboard.
     """
     rows = []
     for path in paths:
         data = load_results(path)
-        params = data["params"]
+        params, model = data.get("params", {}), data.get("model", {})
         aggregate = data.get("aggregate") or {}
         epoch_times = [t for fold in data["folds"].values() for t in (fold.get("epoch_times_s") or [])]
-        row = {
-            "file": Path(path).name,
-            "paper": data["paper"],
-            "model": data.get("model", {}).get("name", data["paper"]),
-            "dataset": data["dataset"],
-            "protocol": data["protocol"],
-            "selection": params.get("selection", "?"),
-            "epochs": params.get("epochs"),
-            "folds run": len(data["folds"]),
-            "params": data.get("model", {}).get("param_count"),
-        }
+        row = {"file": Path(path).name, "paper": data["paper"], "model": model.get("name", data["paper"]),
+               "dataset": data["dataset"], "protocol": data["protocol"], "selection": run_selection(data),
+               "epochs": params.get("epochs"), "folds run": len(data["folds"]), "params": model.get("param_count")}
         for key in keys:
             row[key.upper() if key in ("ua", "wa") else key] = (
-                _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
-            )
+                _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–")
         row["median s/epoch"] = round(float(np.median(epoch_times)), 2) if epoch_times else None
         rows.append(row)
     return pd.DataFrame(rows)
-

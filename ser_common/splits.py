@@ -4,30 +4,31 @@ Every function returns a list of :class:`Fold` objects: integer row indices into
 manifest (the table of utterances), one ``train`` / ``val`` / ``test`` triple per fold.
 The same folds can then be fed to any framework.
 
-Protocols
----------
-``kfold_speaker_dependent``
-    k-fold cross-validation over utterances. The same speakers appear in training and
-    test, so the numbers measure how well a model recognises emotions *of speakers it
-    has heard*. With ``stratified=False`` and TIM-Net's seed it reproduces TIM-Net's
-    official folds exactly.
-``speaker_independent``
-    Leave-one-speaker-out, or grouped k-fold over speakers. No speaker is in two parts
-    of a fold, and the validation set is made of whole speakers too, so model selection
-    is speaker-independent as well.
-``holdout_811``
-    One 80 / 10 / 10 train / validation / test split (the 8:1:1 split in GLAM's README),
-    optionally grouped.
+Building blocks
+---------------
+:func:`kfold`
+    k-fold cross-validation over utterances (stratified or not). The same speakers appear
+    in training and test: numbers measure how well a model recognises emotions *of
+    speakers it has heard*.
+:func:`speaker_independent`
+    Leave-one-speaker-out, or grouped k-fold over speakers. No speaker is in two parts of
+    a fold; the validation part is made of whole speakers too.
+:func:`random_holdout`
+    Repeated random train / (validation) / test splits over utterances, one per seed.
 
-:func:`check_folds` raises if any fold leaks rows or speakers between its parts, and
-:func:`describe_folds` gives a one-row-per-fold table for notebooks.
+:data:`PROTOCOLS` names the two clean protocols every paper notebook offers; a paper
+adds the protocol of its own publication in ``papers/<paper>/recipe.py``.
+:func:`check_folds` raises if any fold leaks rows or speakers between its parts,
+:func:`describe_folds` gives a one-row-per-fold table and :func:`fingerprint` a short
+hash that is equal for equal folds (the leaderboard pairs runs with it).
 
 All index arrays are ``int64``, sorted ascending and read-only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,12 +43,13 @@ from sklearn.model_selection import (
 
 __all__ = [
     "Fold",
+    "PROTOCOLS",
+    "Protocol",
     "check_folds",
     "describe_folds",
-    "holdout_811",
-    "PROTOCOLS",
-    "kfold_speaker_dependent",
-    "make_folds",
+    "fingerprint",
+    "kfold",
+    "random_holdout",
     "speaker_independent",
 ]
 
@@ -153,7 +155,7 @@ def _carve_validation(train: np.ndarray, y: np.ndarray, val_fraction: float, see
 # ----------------------------------------------------------------------------- protocols
 
 
-def kfold_speaker_dependent(
+def kfold(
     y: Sequence | np.ndarray,
     n_splits: int = 10,
     seed: int = 0,
@@ -174,8 +176,8 @@ def kfold_speaker_dependent(
     stratified : bool, default=True
         True: ``StratifiedKFold(n_splits, shuffle=True, random_state=seed)``, so each
         test part has the class proportions of the whole corpus. False: plain
-        ``KFold(n_splits, shuffle=True, random_state=seed)``, which is TIM-Net's official
-        protocol; with ``seed=46`` and the same row order it reproduces TIM-Net's folds.
+        ``KFold(n_splits, shuffle=True, random_state=seed)``, the unstratified protocol
+        some papers' code uses (with its seed and row order it reproduces their folds).
     val_fraction : float, default=0.1
         Fraction of each fold's *training* part held out as validation set, drawn with
         a stratified ``train_test_split(random_state=seed)``. The test part is never
@@ -262,7 +264,7 @@ def speaker_independent(
     if unique_speakers.size < 2:
         raise ValueError(
             f"speaker-independent folds need at least 2 speakers, got {unique_speakers.size} "
-            f"({unique_speakers.tolist()}); use kfold_speaker_dependent for a single-speaker corpus"
+            f"({unique_speakers.tolist()}); use kfold for a single-speaker corpus"
         )
     if isinstance(val_speakers, bool) or not isinstance(val_speakers, (int, np.integer)) or val_speakers < 0:
         raise ValueError(f"val_speakers must be a non-negative integer, got {val_speakers!r}")
@@ -306,64 +308,45 @@ def speaker_independent(
     return folds
 
 
-def holdout_811(
+def random_holdout(
     y: Sequence | np.ndarray,
-    seed: int = 0,
+    seeds: Sequence[int],
     *,
-    groups: Sequence | np.ndarray | None = None,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.0,
+    stratified: bool = False,
 ) -> list[Fold]:
-    """One 80 / 10 / 10 train / validation / test split (GLAM README's 8:1:1 split).
-
-    The rows are cut into ten stratified parts with
-    ``StratifiedKFold(10, shuffle=True, random_state=seed)`` (or, when ``groups`` is
-    given, ``StratifiedGroupKFold`` with the same arguments). Two of the parts, drawn
-    with ``numpy.random.default_rng(seed)``, become the test and the validation set; the
-    other eight the training set.
+    """One random train / (validation) / test split over utterances per seed.
 
     Parameters
     ----------
     y : array-like of shape (n_samples,)
         Class label of every manifest row.
-    seed : int, default=0
-        Seeds the shuffle.
-    groups : array-like of shape (n_samples,), optional
-        Group (e.g. speaker) of every row. When given, no group spans two parts, and
-        the parts are 10 % / 10 % of the rows only approximately. Needs at least 10
-        groups.
-
-    Notes
-    -----
-    ``StratifiedGroupKFold`` shuffles only between groups of equal class-count spread, so
-    its ten parts barely depend on the seed; drawing which parts are test and validation
-    from the seed is what makes different seeds give different grouped splits.
+    seeds : sequence of int
+        One fold per seed; fold ``i`` draws its split with ``train_test_split(random_state=seeds[i])``.
+    test_fraction : float, default=0.2
+        Fraction of all rows in the test part.
+    val_fraction : float, default=0.0
+        Fraction of the remaining *training* rows held out for validation (stratified).
+    stratified : bool, default=False
+        Stratify the test draw by class.
 
     Returns
     -------
     list of Fold
-        A single fold named ``"holdout 8:1:1"``.
+        Named ``"split 1/n (seed s)"``. Test parts of different folds overlap: each is an
+        independent draw, so their mean is a mean over resamplings, not a cross-validation.
     """
     labels = _labels_array(y)
-    if labels.size < 10:
-        raise ValueError(f"an 8:1:1 split needs at least 10 utterances, got {labels.size}")
-    if groups is None:
-        splitter = StratifiedKFold(n_splits=10, shuffle=True, random_state=seed)
-        parts = [test for _, test in splitter.split(np.zeros(labels.size), labels)]
-    else:
-        group_ids = _labels_array(groups, "groups")
-        if group_ids.size != labels.size:
-            raise ValueError(f"y has {labels.size} entries but groups has {group_ids.size}; give one group per utterance")
-        n_groups = np.unique(group_ids).size
-        if n_groups < 10:
-            raise ValueError(
-                f"a grouped 8:1:1 split needs at least 10 groups, got {n_groups}; "
-                "use speaker_independent(...) for corpora with few speakers"
-            )
-        splitter = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
-        parts = [test for _, test in splitter.split(np.zeros(labels.size), labels, groups=group_ids)]
-    test_part, val_part, *train_parts = np.random.default_rng(seed).permutation(len(parts))
-    test, val = parts[test_part], parts[val_part]
-    train = np.concatenate([parts[part] for part in train_parts])
-    return [Fold(0, train, val, test, "holdout 8:1:1")]
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    folds = []
+    for index, seed in enumerate(seeds):
+        train, test = train_test_split(np.arange(labels.size), test_size=test_fraction, random_state=seed,
+                                       stratify=labels if stratified else None)
+        train, val = _carve_validation(np.asarray(train), labels, val_fraction, seed)
+        folds.append(Fold(index, train, val, test, f"split {index + 1}/{len(seeds)} (seed {seed})"))
+    return folds
 
 
 # ----------------------------------------------------------------------------- checks and tables
@@ -490,41 +473,49 @@ def describe_folds(
 
 # ----------------------------------------------------------------------------- named protocols
 
-#: The evaluation protocols the notebooks offer, by name, with a one-line description.
-PROTOCOLS: dict[str, str] = {
-    "paper_10fold": "TIM-Net's official protocol: unstratified shuffled KFold over utterances (speaker-dependent), "
-    "no validation set; evaluate the last epoch",
-    "stratified_10fold": "stratified k-fold over utterances (speaker-dependent), validation carved from each "
-    "training part for model selection",
-    "speaker_independent": "leave-one-speaker-out (or grouped k-fold when folds < number of speakers), one whole "
-    "validation speaker per fold",
-    "holdout_811": "one stratified 80/10/10 train/validation/test split (GLAM's 8:1:1 table)",
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named way of making folds: ``build(y, speakers, n_splits, seed) -> list[Fold]``.
+
+    ``validation`` says whether its folds carve a validation part from training (needed by
+    ``selection="best_val"``); ``speaker_independent`` whether no speaker is in two parts.
+    """
+
+    description: str
+    build: Callable[[np.ndarray, np.ndarray, int, int], list[Fold]]
+    speaker_independent: bool = False
+    validation: bool = True
+
+
+def _speaker_folds(y: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int) -> list[Fold]:
+    n_speakers = np.unique(np.asarray(speakers)).size
+    return speaker_independent(y, speakers, n_splits=None if n_splits >= n_speakers else n_splits, seed=seed)
+
+
+#: The clean protocols every paper notebook offers (validation always carved from training).
+PROTOCOLS: dict[str, Protocol] = {
+    "stratified_10fold": Protocol(
+        "stratified k-fold over utterances (speaker-dependent), 10 % of each training part held out for validation",
+        lambda y, speakers, n_splits, seed: kfold(y, n_splits, seed, stratified=True, val_fraction=0.1),
+    ),
+    "speaker_independent": Protocol(
+        "leave-one-speaker-out (grouped k-fold when folds < speakers), one whole validation speaker per fold",
+        _speaker_folds,
+        speaker_independent=True,
+    ),
 }
 
 
-def make_folds(
-    protocol: str,
-    y: Sequence | np.ndarray,
-    speakers: Sequence | np.ndarray | None = None,
-    *,
-    n_splits: int = 10,
-    seed: int = 0,
-    val_fraction: float = 0.1,
-) -> list[Fold]:
-    """Folds for a protocol named in :data:`PROTOCOLS` (what the notebooks' ``protocol`` parameter selects).
+def fingerprint(folds: Sequence[Fold], keys: Sequence[str] | None = None) -> str:
+    """A short hash of the folds' test parts (and of the row ``keys``, e.g. file names).
 
-    ``"speaker_independent"`` is leave-one-speaker-out when ``n_splits`` is at least the
-    number of speakers, else grouped k-fold with ``n_splits`` folds; it needs ``speakers``.
+    Two runs with the same fingerprint were tested on the same utterances fold by fold, so
+    their per-fold scores can be compared pairwise.
     """
-    if protocol == "paper_10fold":
-        return kfold_speaker_dependent(y, n_splits, seed, stratified=False, val_fraction=0.0)
-    if protocol == "stratified_10fold":
-        return kfold_speaker_dependent(y, n_splits, seed, stratified=True, val_fraction=val_fraction)
-    if protocol == "speaker_independent":
-        if speakers is None:
-            raise ValueError("protocol 'speaker_independent' needs the speaker of every utterance (speakers=...)")
-        n_speakers = np.unique(np.asarray(speakers)).size
-        return speaker_independent(y, speakers, n_splits=None if n_splits >= n_speakers else n_splits, seed=seed)
-    if protocol == "holdout_811":
-        return holdout_811(y, seed)
-    raise ValueError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    digest = hashlib.blake2b(digest_size=8)
+    for fold in folds:
+        digest.update(fold.test.tobytes() + b"|")
+    for key in ([] if keys is None else keys):
+        digest.update(str(key).encode() + b"\n")
+    return digest.hexdigest()

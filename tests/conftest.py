@@ -48,3 +48,61 @@ def torch_single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------------------------------
+# Experiment: parameter sets of the real paper packages, and a quick feature extraction
+# --------------------------------------------------------------------------------------------------
+
+#: Run-control parameters every notebook takes (none of them may change a result).
+RUN_CONTROL = ("data_dir", "max_folds", "results_dir", "results_path", "resume", "overwrite", "threads", "bad_files",
+               "progress")
+
+
+def tim_net_parameters(root, results_dir, **overrides) -> dict:
+    """A complete, valid parameter namespace for ``Experiment("tim_net", ...)`` on ``root``."""
+    values = dict(dataset="synthetic", data_dir=str(root), protocol="stratified_10fold", folds=3, seed=0,
+                  selection="last", epochs=2, batch_size=16, learning_rate=1e-3, beta_1=0.93, beta_2=0.98,
+                  epsilon=1e-7, label_smoothing=0.1, dropout=0.1, n_tab=None, jit_compile=False, max_folds=None,
+                  results_dir=str(results_dir), results_path=None, resume=True, overwrite=False, bad_files="raise",
+                  threads=None, predict_wav=None, progress=False)
+    values.update(overrides)
+    return values
+
+
+def cktim_net_parameters(root, results_dir, **overrides) -> dict:
+    """A complete, valid parameter namespace for ``Experiment("cktim_net", ...)`` on ``root``."""
+    values = dict(dataset="synthetic", data_dir=str(root), protocol="stratified_10fold", folds=3, seed=0,
+                  selection="best_val", epochs=2, batch_size=16, n_tabs=[1, 3], models="both",
+                  kernel_generator="conv", generator_activation="sin", omega_0=25.0, entry_omega_0=1.0,
+                  hidden_scale=1.0, augment=False, normalize="none", learning_rate=0.01, lr_factor=0.25,
+                  lr_patience=5, label_smoothing=0.1, dropout=0.1, max_folds=None, results_dir=str(results_dir),
+                  results_path=None, resume=True, overwrite=False, bad_files="raise", threads=None, progress=False)
+    values.update(overrides)
+    return values
+
+
+QUICK_SPEC_FIELDS = dict(name="quick", kind="logmel", sample_rate=16_000, signal_length=4_000, n_fft=256,
+                         hop_length=256, center=False, n_mels=8)
+
+
+@pytest.fixture
+def quick_features(monkeypatch, tmp_path_factory):
+    """Make ``Experiment.load_features`` cheap: a tiny log-mel spec, one process, a session-wide cache.
+
+    Only the computation changes: the paper's own spec still defines the run's identity,
+    and every file is still read and checked (unusable files are still reported or skipped).
+    """
+    import ser_common.experiment as experiment
+    from ser_common.features import FeatureSpec, extract_features
+
+    cache = tmp_path_factory.getbasetemp() / "quick_feature_cache"
+    quick = FeatureSpec(**QUICK_SPEC_FIELDS)
+
+    def extract_quickly(manifest, spec, **kwargs):
+        kwargs.update(cache_dir=cache, n_jobs=1)
+        return extract_features(manifest, quick.replace(min_duration_s=spec.min_duration_s, min_peak=spec.min_peak),
+                                **kwargs)
+
+    monkeypatch.setattr(experiment, "extract_features", extract_quickly)
+    return quick

@@ -6,7 +6,8 @@ import pytest
 import soundfile as sf
 
 from papers.cktim_net import augment
-from ser_common import FEATURE_PRESETS
+from papers.cktim_net.features import PRESET as CKTIM_NET
+from papers.glam.features import PRESET as GLAM
 
 
 def test_noise_has_the_requested_snr():
@@ -39,10 +40,10 @@ def test_augmented_features_shape_and_determinism(tmp_path):
         sf.write(path, np.random.default_rng(i).standard_normal(16000).astype(np.float32) * 0.1, 16000)
         paths.append(str(path))
     manifest = pd.DataFrame({"path": paths, "corpus": "emodb"})
-    spec = FEATURE_PRESETS["cktim_net"]
+    spec = CKTIM_NET
     a = augment.augmented_features(manifest, spec, seed=3, cache_dir=False, n_jobs=1, progress=False)
     b = augment.augmented_features(manifest, spec, seed=3, cache_dir=False, n_jobs=1, progress=False)
     assert a.shape == (2, 4, 39, 188)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="segmented"):
-        augment.augmented_features(manifest, FEATURE_PRESETS["glam"], cache_dir=False)
+        augment.augmented_features(manifest, GLAM, cache_dir=False)

@@ -369,11 +369,54 @@ def test_cktim_entry_uses_omega_1_and_tabs_omega_25():
     assert model.backward_stack.blocks[1].conv2.generator.omega_0 == 25.0
 
 
-def test_cktim_kan_generator_is_not_implemented():
-    with pytest.raises(NotImplementedError, match="kan"):
-        build_cktim(7, kernel_generator="kan")
+def test_cktim_rejects_unknown_kernel_generator():
+    # "kan" is implemented (tests/test_cktim_kan.py); anything else is an error.
     with pytest.raises(ValueError, match="kernel_generator"):
         build_cktim(7, kernel_generator="mlp")
+
+
+# Pinned BEFORE the KAN generator and the generator activations were added (torch 2.13 CPU,
+# one thread): the default model (SIREN "conv" generator, "sin", ReLU TABs) must keep the
+# same parameters, the same initialisation order (hence the same values for a seed) and the
+# same outputs, so runs trained before those options existed stay reproducible.
+DEFAULT_CKTIM_PINNED = {
+    "parameter_names_sha256": "ba1d502f61585e29f5a95e4ffc4851efa03528a400b0d89cd9b408d7c0d04bf4",
+    "state_dict_entries": 143,
+    "parameter_sum": 5998.8965837303995,
+    "parameter_abs_sum": 32933.67972933801,
+    "train_logits": [[0.107859, -0.33841, 0.042947, 0.571015, -0.058038, -0.586503, -0.229749],
+                     [-1.375752, 1.864339, -0.334897, -0.591882, -0.33709, 0.587546, 1.169079]],
+    "gradient_abs_sum": 22588.62187110864,
+    "eval_logits": [[0.648412, -0.495385, -0.095114, 0.144866, 0.596161, 0.095604, 0.117623],
+                    [-0.446102, 0.549146, -0.069596, 0.233928, 0.038643, -0.104786, 0.179696]],
+}
+
+
+def test_default_cktim_is_unchanged_by_the_model_variants():
+    import hashlib
+
+    pinned = DEFAULT_CKTIM_PINNED
+    torch.manual_seed(1234)
+    model = build_cktim(7, n_tab=1)
+    names = "|".join(name for name, _ in model.named_parameters())
+    assert hashlib.sha256(names.encode()).hexdigest() == pinned["parameter_names_sha256"]
+    assert len(model.state_dict()) == pinned["state_dict_entries"]
+    with torch.no_grad():
+        assert sum(float(p.double().sum()) for p in model.parameters()) == pytest.approx(
+            pinned["parameter_sum"], rel=1e-9)
+        assert sum(float(p.double().abs().sum()) for p in model.parameters()) == pytest.approx(
+            pinned["parameter_abs_sum"], rel=1e-9)
+    x = torch.randn(2, 39, 188)  # continues the seeded stream, after the model's draws
+    model.train()
+    torch.manual_seed(99)  # dropout masks
+    train_logits = model(x)
+    train_logits.square().sum().backward()
+    assert torch.allclose(train_logits.detach(), torch.tensor(pinned["train_logits"]), atol=2e-5)
+    assert sum(float(p.grad.double().abs().sum()) for p in model.parameters()) == pytest.approx(
+        pinned["gradient_abs_sum"], rel=1e-4)
+    model.eval()  # running statistics updated by the train-mode pass above
+    with torch.no_grad():
+        assert torch.allclose(model(x), torch.tensor(pinned["eval_logits"]), atol=2e-5)
 
 
 def test_backbone_rejects_bad_arguments():

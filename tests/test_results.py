@@ -14,9 +14,11 @@ from ser_common.results import (
     ResultsMismatchError,
     RunResults,
     compare_with_paper,
+    find_results,
     library_versions,
     load_reference,
     load_results,
+    run_selection,
     summary_table,
 )
 
@@ -61,7 +63,8 @@ def test_new_file_has_identity_environment_and_no_temp_files(tmp_path):
     assert "git_commit" in data and "git_dirty" in data
     assert data["git_commit"] is None or re.fullmatch(r"[0-9a-f]{40}", data["git_commit"])
     assert data["versions"]["numpy"] == np.__version__ and "torch" in data["versions"]
-    assert [p.name for p in path.parent.iterdir()] == ["tim.json"]  # the atomic write left no temp file
+    # the atomic write left no temp file (the hidden lock file of concurrent writers may stay)
+    assert [p.name for p in path.parent.iterdir() if p.name != ".tim.json.lock"] == ["tim.json"]
 
 
 def test_library_versions_does_not_import_heavy_frameworks():
@@ -164,12 +167,14 @@ def test_model_info_and_to_frame(tmp_path):
     add(run, 1, correct=8)
     add(run, 0, correct=4)
     assert load_results(run.path)["model"] == {"param_count": 104_496, "architecture": "TIM-Net"}
+    add(run, 2, correct=6, extra={"name": "speaker 03"})
     frame = run.to_frame()
-    assert list(frame.index) == [0, 1]
-    assert frame.loc[1, "wa"] == pytest.approx(1.0) and frame.loc[0, "wa"] == pytest.approx(0.5)
-    assert frame.loc[0, "mean_epoch_time_s"] == pytest.approx(2.0)
-    assert frame.loc[0, "wall_time_s"] == pytest.approx(4.0)
-    assert {"ua", "macro_f1", "selected_epoch"} <= set(frame.columns)
+    assert list(frame.index) == ["0", "1", "speaker 03"]  # the fold's name when it has one
+    assert frame["index"].tolist() == [0, 1, 2]
+    assert frame.loc["1", "wa"] == pytest.approx(1.0) and frame.loc["0", "wa"] == pytest.approx(0.5)
+    assert frame.loc["0", "mean_epoch_time_s"] == pytest.approx(2.0)
+    assert frame.loc["0", "wall_time_s"] == pytest.approx(4.0)
+    assert {"ua", "macro_f1", "selected_epoch", "epochs"} <= set(frame.columns)
 
 
 def test_resume_with_same_model_info_leaves_file_untouched(tmp_path):
@@ -238,38 +243,77 @@ def test_reference_headline_numbers():
         load_reference("no_such_paper")
 
 
-def test_compare_with_paper_table(tmp_path):
-    run = open_run(tmp_path / "r.json")
+FAKE_REFERENCE = {
+    "paper": "tim_net",
+    "citation": "a fake paper",
+    "entries": [
+        {"dataset": "emodb", "label": "clean", "protocol": "paper_10fold", "selection": "last", "leaky": False,
+         "source": "Table 1", "ua": 89.19, "wa": 90.28},
+        {"dataset": "EMO-DB", "label": "leaky", "protocol": "paper_10fold", "selection": "best_test_leaky",
+         "leaky": True, "source": "Table 1 (**)", "ua": 95.17, "wa": 95.70, "wa_std": 1.5},
+        {"dataset": "emodb", "label": "loso", "protocol": "speaker_independent", "selection": "last", "leaky": False,
+         "source": "Table 3", "ua": 70.0, "wa": 71.0},
+        {"dataset": "iemocap", "label": "other corpus", "protocol": "paper_10fold", "selection": "last",
+         "leaky": False, "source": "Table 1", "ua": 60.0, "wa": 61.0},
+    ],
+}
+
+
+@pytest.fixture
+def fake_reference(monkeypatch):
+    """reference.json entries with machine-readable protocol / selection values."""
+    import ser_common.results as results_module
+
+    monkeypatch.setattr(results_module, "load_reference", lambda paper: FAKE_REFERENCE)
+
+
+def _paper_run(path, selection="last", **overrides):
+    settings = dict(protocol="paper_10fold", params={**PARAMS, "selection": selection, "monitor": "val_accuracy"})
+    return open_run(path, **{**settings, **overrides})
+
+
+def test_compare_with_paper_pairs_only_the_same_protocol_and_selection(tmp_path, fake_reference):
+    run = _paper_run(tmp_path / "r.json")
     add(run, 0, correct=8, selection="last")
     add(run, 1, correct=6, selection="last")
-    table = compare_with_paper(run, "tim_net", "emodb")
-    assert isinstance(table, pd.DataFrame) and list(table.index) == ["ua", "wa", "macro_f1"]
+    table = compare_with_paper(run, "tim_net")
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.index) == ["ua", "wa", "macro_f1", "protocol", "selection", "leaky", "source"]
+    assert list(table.columns) == ["ours (2 folds, mean ± std)", "clean"]  # not the leaky, LOSO or IEMOCAP rows
     ours = table.columns[0]
-    assert ours == "ours (mean ± std, 2 folds, leave-one-speaker-out, selection: last)"
     assert table.loc["wa", ours] == "87.50 ± 12.50"
-    assert table.loc["ua", "paper / official repo update (*)"] == "89.19"
-    assert table.loc["wa", "paper (leaky **)"] == "95.70"
-    assert table.loc["macro_f1", "paper (leaky **)"] == "–"  # not published
-    # the dict from load_results works as well, and details add the protocol rows
-    detailed = compare_with_paper(load_results(run.path), "tim_net", "EMO-DB", details=True)
-    assert detailed.loc["leaky", "paper (leaky **)"] == "yes" and "arXiv v3" in detailed.loc["source", "paper (leaky **)"]
+    assert table.loc["ua", "clean"] == "89.19" and table.loc["macro_f1", "clean"] == "–"  # not published
+    assert table.loc["protocol", ours] == "paper_10fold" and table.loc["selection", ours] == "last"
+    assert table.loc["leaky", ours] == "false" and table.loc["source", ours] == "this run (02_tim_net)"
+    assert "leaky (paper_10fold, best_test_leaky)" in table.attrs["note"]
+    assert "loso (speaker_independent, last)" in table.attrs["note"]
+    assert "other corpus" not in table.attrs["note"]
+    # the dict from load_results works as well
+    assert compare_with_paper(load_results(run.path), "tim_net").equals(table)
 
 
-def test_compare_with_paper_std_and_guards(tmp_path):
-    run = open_run(tmp_path / "r.json", dataset="iemocap")
+def test_compare_with_paper_leaky_selection_and_guards(tmp_path, fake_reference):
+    run = _paper_run(tmp_path / "r.json", selection="best_test_leaky")
     with pytest.raises(ValueError, match="no finished folds"):
-        compare_with_paper(run, "glam", "iemocap")
+        compare_with_paper(run, "tim_net")
     add(run, 0)
-    table = compare_with_paper(run, "glam", "iemocap", keys=("wa", "weighted_f1"))
-    assert table.loc["wa", "README main table, improvised (leaky)"] == "81.18 ± 1.47"
-    assert table.loc["weighted_f1", "README 8:1:1 table, full"] == "71.42 ± 2.19"
-    with pytest.raises(ValueError, match="not comparable"):
-        compare_with_paper(run, "cktim_net", "emovo")
-    emodb_run = open_run(tmp_path / "e.json")
-    add(emodb_run, 0)
-    with pytest.warns(UserWarning, match="glam published no numbers for 'emodb'"):
-        only_ours = compare_with_paper(emodb_run, "glam", "emodb")
-    assert only_ours.shape == (3, 1)
+    table = compare_with_paper(run, "tim_net", keys=("wa",))
+    assert list(table.columns)[1:] == ["leaky"]  # paired by name across spellings of the corpus (EMO-DB)
+    assert table.loc["wa", "leaky"] == "95.70 ± 1.50"
+    assert table.loc["leaky", table.columns[0]] == "true"  # our run is labelled leaky too
+    assert table.loc["selection", table.columns[0]] == "best_test_leaky (val_accuracy)"
+    no_numbers = _paper_run(tmp_path / "s.json", dataset="savee")
+    add(no_numbers, 0)
+    only_ours = compare_with_paper(no_numbers, "tim_net")
+    assert only_ours.shape == (7, 1) and only_ours.attrs["note"] == "tim_net published no numbers for savee"
+
+
+def test_compare_with_paper_reads_the_real_reference_files(tmp_path):
+    run = _paper_run(tmp_path / "r.json")
+    add(run, 0)
+    table = compare_with_paper(run, "tim_net")  # whatever the file holds, only equal protocols are paired
+    for column in table.columns[1:]:
+        assert table.loc["protocol", column] == "paper_10fold" and table.loc["selection", column] == "last"
 
 
 def test_summary_table_and_markdown_report(tmp_path, capsys):
@@ -285,3 +329,39 @@ def test_summary_table_and_markdown_report(tmp_path, capsys):
     assert table.loc[0, "median s/epoch"] == 0.6 and table.loc[0, "model"] == "TIM-Net"
     assert main([str(run.path), "--columns", "model", "UA"]) == 0
     assert capsys.readouterr().out.splitlines() == ["| model | UA |", "|---|---|", "| TIM-Net | 75.00 ± 0.00 |"]
+
+
+def test_two_writers_of_one_file_merge_their_folds_and_model_info(tmp_path):
+    path = tmp_path / "r.json"
+    first, second = open_run(path), open_run(path)  # e.g. two batch jobs on the folds of one run
+    add(first, 0)
+    add(second, 1)  # second never saw fold 0 in memory; it is kept anyway
+    second.set_model_info(param_count=7)
+    add(first, 2)
+    data = load_results(path)
+    assert sorted(data["folds"]) == ["0", "1", "2"] and data["aggregate"]["ua"]["n"] == 3
+    assert data["model"] == {"param_count": 7} and first.completed_folds == [0, 1, 2]
+    with pytest.raises(ValueError, match="fold 1 is already recorded"):
+        add(first, 1)
+
+
+def test_find_results_lists_other_json_files_instead_of_failing(tmp_path):
+    add(open_run(tmp_path / "a" / "one.json"), 0)
+    add(open_run(tmp_path / "b" / "nested" / "two.json"), 0)
+    (tmp_path / "a" / "notes.json").write_text("[1, 2]")
+    (tmp_path / "b" / "broken.json").write_text("{")
+    found, skipped = find_results(tmp_path / "a", tmp_path / "b", tmp_path / "a", tmp_path / "missing")
+    assert [p.name for p in found] == ["one.json", "two.json"]  # each once, though a folder was given twice
+    assert len(skipped) == 3 and all(line.split(":")[0].endswith(("notes.json", "broken.json")) for line in skipped)
+
+
+def test_run_selection_names_the_selection_and_its_monitor(tmp_path):
+    run = open_run(tmp_path / "r.json", params={"selection": "best_val", "monitor": "val_loss"})
+    assert run_selection(run.data) == "best_val (val_loss)"
+    assert run_selection({"params": {"selection": "last", "monitor": "val_loss"}, "folds": {}}) == "last"
+    older = open_run(tmp_path / "s.json")  # no selection parameter: what the folds recorded
+    assert run_selection(older.data) == "not recorded"
+    add(older, 0, selection="best:val_ua")
+    assert run_selection(older.data) == "best:val_ua"
+    table = summary_table([run.path, older.path])
+    assert table["selection"].tolist() == ["best_val (val_loss)", "best:val_ua"]

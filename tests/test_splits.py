@@ -8,11 +8,13 @@ import pytest
 from sklearn.model_selection import KFold
 
 from ser_common.splits import (
+    PROTOCOLS,
     Fold,
     check_folds,
     describe_folds,
-    holdout_811,
-    kfold_speaker_dependent,
+    fingerprint,
+    kfold,
+    random_holdout,
     speaker_independent,
 )
 
@@ -37,14 +39,14 @@ def corpus() -> tuple[np.ndarray, np.ndarray]:
 
 def all_protocols(y: np.ndarray, speakers: np.ndarray, seed: int) -> dict[str, list[Fold]]:
     return {
-        "kfold stratified": kfold_speaker_dependent(y, 10, seed),
-        "kfold paper (unstratified)": kfold_speaker_dependent(y, 10, seed, stratified=False),
-        "kfold no val": kfold_speaker_dependent(y, 5, seed, val_fraction=0),
+        "kfold stratified": kfold(y, 10, seed),
+        "kfold paper (unstratified)": kfold(y, 10, seed, stratified=False),
+        "kfold no val": kfold(y, 5, seed, val_fraction=0),
         "loso": speaker_independent(y, speakers, seed=seed),
         "loso 2 val speakers": speaker_independent(y, speakers, seed=seed, val_speakers=2),
         "grouped 5-fold": speaker_independent(y, speakers, n_splits=5, seed=seed),
-        "holdout": holdout_811(y, seed),
-        "holdout grouped": holdout_811(y, seed, groups=speakers),
+        "holdout 8:1:1": random_holdout(y, [seed], test_fraction=0.1, val_fraction=1 / 9, stratified=True),
+        "holdout x3": random_holdout(y, [seed, seed + 1, seed + 2]),
     }
 
 
@@ -71,8 +73,8 @@ def test_no_index_in_two_parts_and_check_folds_passes(corpus, seed):
 def test_kfold_test_parts_cover_every_row_exactly_once(corpus, seed):
     y, speakers = corpus
     for folds in (
-        kfold_speaker_dependent(y, 10, seed),
-        kfold_speaker_dependent(y, 10, seed, stratified=False),
+        kfold(y, 10, seed),
+        kfold(y, 10, seed, stratified=False),
         speaker_independent(y, speakers, seed=seed),
         speaker_independent(y, speakers, n_splits=5, seed=seed),
     ):
@@ -87,7 +89,6 @@ def test_speaker_independent_folds_share_no_speaker(corpus, seed):
         speaker_independent(y, speakers, seed=seed),
         speaker_independent(y, speakers, seed=seed, val_speakers=3),
         speaker_independent(y, speakers, n_splits=5, seed=seed),
-        holdout_811(y, seed, groups=speakers),
     ):
         check_folds(folds, y.size, speakers)
         for fold in folds:
@@ -122,36 +123,40 @@ def assert_stratified(y: np.ndarray, part: np.ndarray, tolerance: float = 1.0) -
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stratified_protocols_keep_class_proportions(corpus, seed):
     y, _ = corpus
-    for fold in kfold_speaker_dependent(y, 10, seed):
+    for fold in kfold(y, 10, seed):
         assert_stratified(y, fold.test)
         # val is drawn stratified from train: ±1 of the train part's proportions
         train_part = np.r_[fold.train, fold.val]
         expected = np.bincount(y[train_part], minlength=N_CLASSES) * fold.val.size / train_part.size
         assert np.all(np.abs(np.bincount(y[fold.val], minlength=N_CLASSES) - expected) <= 1)
-    (fold,) = holdout_811(y, seed)
+    (fold,) = random_holdout(y, [seed], test_fraction=0.1, val_fraction=1 / 9, stratified=True)
     assert_stratified(y, fold.test)
     assert_stratified(y, fold.val)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_holdout_is_8_1_1(corpus, seed):
+def test_random_holdout_sizes_and_one_split_per_seed(corpus, seed):
     y, _ = corpus
-    (fold,) = holdout_811(y, seed)
+    (fold,) = random_holdout(y, [seed], test_fraction=0.1, val_fraction=1 / 9)
     assert abs(fold.test.size - y.size / 10) <= 1
     assert abs(fold.val.size - y.size / 10) <= 1
-    assert fold.name == "holdout 8:1:1"
+    assert fold.name == f"split 1/1 (seed {seed})"
+    folds = random_holdout(y, [seed, seed + 1])
+    assert [f.index for f in folds] == [0, 1] and folds[0].val.size == 0
+    assert not np.array_equal(folds[0].test, folds[1].test)  # independent draws
+    assert np.array_equal(folds[0].test, random_holdout(y, [seed])[0].test)  # a split depends on its own seed only
 
 
 def test_unstratified_kfold_equals_sklearn_kfold(corpus):
     # TIM-Net's official protocol: KFold(10, shuffle=True, random_state=46) over the rows.
     y, _ = corpus
-    folds = kfold_speaker_dependent(y, 10, 46, stratified=False, val_fraction=0)
+    folds = kfold(y, 10, 46, stratified=False, val_fraction=0)
     reference = KFold(n_splits=10, shuffle=True, random_state=46).split(np.zeros((y.size, 1)))
     for fold, (train, test) in zip(folds, reference, strict=True):
         assert np.array_equal(fold.test, test)
         assert np.array_equal(fold.train, train)
     # with a validation part the test parts are unchanged and val comes out of train only
-    with_val = kfold_speaker_dependent(y, 10, 46, stratified=False)
+    with_val = kfold(y, 10, 46, stratified=False)
     for fold, (train, test) in zip(with_val, KFold(10, shuffle=True, random_state=46).split(y), strict=True):
         assert np.array_equal(fold.test, test)
         assert np.array_equal(np.sort(np.r_[fold.train, fold.val]), train)
@@ -205,13 +210,13 @@ def test_error_cases(corpus):
     with pytest.raises(ValueError, match="speakers has"):
         speaker_independent(y, speakers[:-1])
     with pytest.raises(ValueError, match="n_splits must be an integer >= 2"):
-        kfold_speaker_dependent(y, 1)
+        kfold(y, 1)
     with pytest.raises(ValueError, match="val_fraction"):
-        kfold_speaker_dependent(y, 10, val_fraction=1.0)
-    with pytest.raises(ValueError, match="at least 10 groups"):
-        holdout_811(y, groups=np.arange(y.size) % 5)
+        kfold(y, 10, val_fraction=1.0)
+    with pytest.raises(ValueError, match="test_fraction"):
+        random_holdout(y, [0], test_fraction=1.0)
     with pytest.raises(ValueError, match="1-D"):
-        kfold_speaker_dependent(y.reshape(-1, 2))
+        kfold(y.reshape(-1, 2))
 
 
 def test_describe_folds_table(corpus):
@@ -227,3 +232,46 @@ def test_describe_folds_table(corpus):
     assert np.array_equal(per_class, np.bincount(y))  # LOSO tests every row once
     with pytest.raises(ValueError, match="class_names has 3 names"):
         describe_folds(folds, y, class_names=names[:3])
+
+
+# ----------------------------------------------------------------------------- named protocols
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_every_named_protocol_builds_clean_folds(name):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, size=120)
+    speakers = np.repeat([f"s{i}" for i in range(6)], 20)
+    protocol = PROTOCOLS[name]
+    folds = protocol.build(y, speakers, 10, 1)
+    check_folds(folds, len(y), speakers if protocol.speaker_independent else None)
+    assert protocol.validation == all(fold.val.size > 0 for fold in folds)
+    if name == "speaker_independent":
+        assert protocol.speaker_independent
+        assert len(folds) == 6  # leave-one-speaker-out when folds >= speakers
+        assert len(protocol.build(y, speakers, 3, 1)) == 3  # grouped k-fold when folds < speakers
+    else:
+        assert len(folds) == 10 and not protocol.speaker_independent
+    assert protocol.description
+
+
+def test_tim_net_paper_protocol_is_the_official_unstratified_kfold(corpus):
+    from papers.tim_net.recipe import PROTOCOLS as TIM_NET_PROTOCOLS
+
+    y, speakers = corpus
+    protocol = TIM_NET_PROTOCOLS["paper_10fold"]
+    assert not protocol.validation and not protocol.speaker_independent
+    folds = protocol.build(y, speakers, 10, 46)
+    for fold, (train, test) in zip(folds, KFold(10, shuffle=True, random_state=46).split(y), strict=True):
+        assert np.array_equal(fold.test, test) and np.array_equal(fold.train, train) and fold.val.size == 0
+
+
+def test_fingerprint_is_equal_for_equal_folds_only(corpus):
+    y, _ = corpus
+    names = [f"f{i}.wav" for i in range(y.size)]
+    same = fingerprint(kfold(y, 5, 0), names)
+    assert same == fingerprint(kfold(y, 5, 0), names)
+    assert same != fingerprint(kfold(y, 5, 1), names)  # other test parts
+    assert same != fingerprint(kfold(y, 5, 0), names[::-1])  # same indices, other files
+    # the validation draw does not change which utterances were tested
+    assert fingerprint(kfold(y, 5, 0, val_fraction=0)) == fingerprint(kfold(y, 5, 0))

@@ -8,11 +8,12 @@ keras = pytest.importorskip("keras")
 from papers.tim_net.model import (  # noqa: E402
     build_tim_net,
     copy_layers_to_fused,
-    default_n_tab,
     embedding_model,
+    expected_param_count,
     receptive_field,
     tab_dilations,
 )
+from papers.tim_net.recipe import default_n_tab  # noqa: E402
 from ser_common import keras_training  # noqa: E402
 
 
@@ -30,6 +31,8 @@ def tim_net_parameters(n_tab: int, n_classes: int, filters: int = 39) -> int:
 def test_parameter_arithmetic_matches_the_spec():
     assert tim_net_parameters(8, 7) == 104_496
     assert tim_net_parameters(10, 4) == 129_650
+    for n_tab, n_classes in ((1, 4), (3, 7), (8, 7), (10, 4)):
+        assert expected_param_count(n_tab, n_classes) == tim_net_parameters(n_tab, n_classes)
 
 
 @pytest.mark.parametrize("implementation", ["fused", "layers"])

@@ -8,6 +8,8 @@ Pieces, each usable on its own (spec: ``shared/papers/cktim_net.md`` §3.1):
 
 * :func:`relative_positions` -- the position grid the generator is evaluated on;
 * :class:`KernelGenerator` -- the SIREN-style MLP (weight-normalised 1x1 convolutions);
+* :class:`KANKernelGenerator` -- the same skeleton with per-position KAN layers
+  (spec §9.2, :mod:`papers.cktim_net.kan`);
 * :func:`causal_conv_full` -- applies *any* kernel causally, by FFT or by ``F.conv1d``;
 * :class:`CKConv` -- generator + causal application;
 * :func:`generated_kernels` -- the eval-mode kernel as numpy, for plots.
@@ -15,6 +17,12 @@ Pieces, each usable on its own (spec: ``shared/papers/cktim_net.md`` §3.1):
 Two behaviours of the official implementation are reproduced by default and can be
 switched off (spec §3.4): the CKConv bias is not trained (quirk 1) and the intended SIREN
 initialisation never reaches the weight-normalised weights (quirk 2).
+
+Both generators take the generator activation of the official ``af_type`` (spec §9.4):
+``"sin"`` (default, the reported runs), ``"relu"``, ``"kaf"`` or ``"kafsin"``
+(:mod:`papers.cktim_net.kaf`). As in the official code ``omega_0`` is applied only with
+``"sin"``. The defaults (``"conv"`` generator, ``"sin"``) build and compute exactly what
+they did before these options existed (same parameters, same random draws).
 """
 
 from __future__ import annotations
@@ -28,10 +36,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from papers.cktim_net.kaf import GENERATOR_ACTIVATIONS, KAF
+from papers.cktim_net.kan import KANLinear, apply_per_position
+
 __all__ = [
     "FFT_MIN_KERNEL_LENGTH",
     "FFT_MIN_WORK",
+    "GENERATOR_ACTIVATIONS",
+    "KERNEL_GENERATORS",
     "CKConv",
+    "KANKernelGenerator",
     "KernelGenerator",
     "causal_conv_full",
     "generated_kernels",
@@ -49,6 +63,9 @@ FFT_MIN_KERNEL_LENGTH = 16
 #: and at batch 64 with CkTIM's 188 frames it is 5-15x faster (training step). Re-measure with
 #: ``python benchmarks/bench_cktim_net.py --fft-sweep``.
 FFT_MIN_WORK = 192
+
+#: Kernel generator types of :class:`CKConv` (the official ``'conv'`` and ``'convKan'``).
+KERNEL_GENERATORS = ("conv", "kan")
 
 
 def prefer_fft(batch: int, taps: int) -> bool:
@@ -128,13 +145,26 @@ class KernelGenerator(nn.Module):
         first layer ``U(-1/fan_in, 1/fan_in)``, later layers
         ``U(-sqrt(6/fan_in)/omega_0, +...)``; it sets the weight-norm direction to the
         sampled weights and the gain to their norm, so ``g * v/|v|`` equals the sample.
-        Biases are ``U(-0.1, 0.1)`` in both cases.
+        Biases are ``U(-0.1, 0.1)`` in both cases. Only for the sine-like activations
+        ``"sin"`` and ``"kafsin"``.
+    activation : {"sin", "relu", "kaf", "kafsin"}
+        Hidden activation (official ``af_type``, spec §9.4). ``"sin"`` (default):
+        ``sin(BN(omega_0 * W x))`` as above. The others drop ``omega_0``, as the official
+        code does, and apply ReLU, or one :class:`~papers.cktim_net.kaf.KAF` (attribute
+        ``kaf``, used after both BatchNorms). Initialisation follows the official branch
+        choice: ``"kafsin"`` takes the SIREN branch (biases ``U(-0.1, 0.1)``); ``"relu"`` and
+        ``"kaf"`` take the official "ReLU" branch, whose weight writes were no-ops (quirk 2)
+        and whose biases end up 0, so here the biases are 0 and the weights PyTorch's default.
+        [fixed] an unknown name is an error (officially it silently gave *no* activation).
+    kaf_length : int
+        Positions of the KAF (``"kaf"``/``"kafsin"`` only): inputs must then be exactly this
+        long (188 officially).
 
     Notes
     -----
     Trainable parameters for 39 -> 39 with ``H = 32``: 96 + 1,088 + 51,714 (three layers,
     each weight direction + gain + bias) + 2 x 64 (BatchNorm) = 53,026, as logged by the
-    official runs.
+    official runs; ``"kaf"``/``"kafsin"`` add ``kaf_length x 20`` (3,760).
     """
 
     def __init__(
@@ -145,21 +175,20 @@ class KernelGenerator(nn.Module):
         omega_0: float = 1.0,
         dropout: float = 0.1,
         siren_init: bool = False,
+        activation: str = "sin",
+        kaf_length: int = 188,
     ) -> None:
         super().__init__()
-        _check_positive_int(out_channels, "out_channels")
-        _check_positive_int(in_channels, "in_channels")
-        if not hidden_scale > 0:
-            raise ValueError(f"hidden_scale must be positive, got {hidden_scale}")
-        hidden = round(32 * hidden_scale)
-        if hidden < 1:
-            raise ValueError(f"hidden_scale={hidden_scale} gives a hidden width of {hidden}; use a larger value")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        hidden = _check_generator_arguments(out_channels, in_channels, hidden_scale, dropout, activation)
+        if siren_init and activation not in ("sin", "kafsin"):
+            raise ValueError(
+                f"siren_init applies to the sine-like activations 'sin' and 'kafsin', not {activation!r}"
+            )
         self.out_channels = out_channels
         self.in_channels = in_channels
         self.hidden = hidden
         self.omega_0 = float(omega_0)
+        self.activation = activation
 
         self.layer1 = weight_norm(nn.Conv1d(1, hidden, 1))
         self.norm1 = nn.BatchNorm1d(hidden)
@@ -168,9 +197,17 @@ class KernelGenerator(nn.Module):
         self.layer3 = weight_norm(nn.Conv1d(hidden, out_channels * in_channels, 1))
         self.kernel_dropout = nn.Dropout(dropout)
         self._initialise(siren_init)
+        # Built after the layers' initialisation, and only for the KAF activations, so the
+        # default ("sin") generator draws exactly the random numbers it always did.
+        if activation in ("kaf", "kafsin"):
+            self.kaf = KAF(kaf_length, init="sin" if activation == "kafsin" else "normal")
 
     @torch.no_grad()
     def _initialise(self, siren_init: bool) -> None:
+        if self.activation in ("relu", "kaf"):
+            for layer in (self.layer1, self.layer2, self.layer3):
+                layer.bias.zero_()
+            return
         for index, layer in enumerate((self.layer1, self.layer2, self.layer3)):
             layer.bias.uniform_(-0.1, 0.1)
             if not siren_init:
@@ -198,12 +235,124 @@ class KernelGenerator(nn.Module):
         torch.Tensor
             Shape ``(out_channels, in_channels, L)``.
         """
-        if positions.dim() != 3 or positions.shape[:2] != (1, 1):
-            raise ValueError(f"positions must have shape (1, 1, L), got {tuple(positions.shape)}")
-        hidden = torch.sin(self.norm1(self.omega_0 * self.layer1(positions)))
-        hidden = torch.sin(self.norm2(self.omega_0 * self.layer2(hidden)))
+        _check_positions(positions)
+        if self.activation == "sin":  # the default path, unchanged
+            hidden = torch.sin(self.norm1(self.omega_0 * self.layer1(positions)))
+            hidden = torch.sin(self.norm2(self.omega_0 * self.layer2(hidden)))
+        else:
+            hidden = _activate(self, self.norm1(self.layer1(positions)))
+            hidden = _activate(self, self.norm2(self.layer2(hidden)))
         kernel = self.kernel_dropout(self.layer3(hidden))
         return kernel.reshape(self.out_channels, self.in_channels, positions.shape[-1])
+
+
+class KANKernelGenerator(nn.Module):
+    """KAN kernel generator (the official ``'convKan'``, spec §9.2).
+
+    The skeleton of :class:`KernelGenerator` -- same input, widths, BatchNorm placement,
+    activation, kernel dropout and reshape -- with the three weight-normalised 1x1
+    convolutions replaced by three per-position :class:`~papers.cktim_net.kan.KANLinear`
+    layers ``1 -> H -> H -> out_channels * in_channels`` (no bias, no weight norm):
+
+    ``h1 = act(BN1([omega_0 *] KAN1(p)))``, ``h2 = act(BN2([omega_0 *] KAN2(h1)))``,
+    ``k = Dropout(KAN3(h2))``, reshaped to ``(out_channels, in_channels, L)``; the
+    ``omega_0`` factor is applied only with ``activation="sin"``. Each position passes
+    through the KAN layers on its own; only BatchNorm's statistics mix positions.
+
+    Parameters
+    ----------
+    out_channels, in_channels, hidden_scale, omega_0, dropout, activation, kaf_length
+        As :class:`KernelGenerator`.
+    kan_options
+        Extra keyword arguments for every :class:`~papers.cktim_net.kan.KANLinear` (e.g.
+        ``init_fan_in="in"``); the defaults are the official ones (grid 5 on (-1, 1),
+        cubic splines, SiLU base, standalone spline scale, 3-D fan-in initialisation).
+
+    Notes
+    -----
+    The official ``CKConv.initialize`` has no effect on this generator (it contains no
+    Conv/Linear module), so the initialisation is :class:`KANLinear`'s for every
+    activation. At initialisation the KAN kernels are far smaller than the SIREN ones
+    (spec: max |K| about 0.03 against about 1.9).
+
+    Trainable parameters: ``10 H (1 + H + C) + 4 H`` with ``C = out_channels * in_channels``,
+    i.e. 320 + 10,240 + 486,720 + 128 (BatchNorm) = 497,408 for 39 -> 39 and ``H = 32``;
+    ``"kaf"``/``"kafsin"`` add ``kaf_length x 20``.
+    """
+
+    def __init__(
+        self,
+        out_channels: int,
+        in_channels: int,
+        hidden_scale: float = 1.0,
+        omega_0: float = 1.0,
+        dropout: float = 0.1,
+        activation: str = "sin",
+        kaf_length: int = 188,
+        **kan_options,
+    ) -> None:
+        super().__init__()
+        hidden = _check_generator_arguments(out_channels, in_channels, hidden_scale, dropout, activation)
+        self.out_channels = out_channels
+        self.in_channels = in_channels
+        self.hidden = hidden
+        self.omega_0 = float(omega_0)
+        self.activation = activation
+
+        self.layer1 = KANLinear(1, hidden, **kan_options)
+        self.norm1 = nn.BatchNorm1d(hidden)
+        self.layer2 = KANLinear(hidden, hidden, **kan_options)
+        self.norm2 = nn.BatchNorm1d(hidden)
+        self.layer3 = KANLinear(hidden, out_channels * in_channels, **kan_options)
+        self.kernel_dropout = nn.Dropout(dropout)
+        if activation in ("kaf", "kafsin"):
+            self.kaf = KAF(kaf_length, init="sin" if activation == "kafsin" else "normal")
+
+    def _hidden(self, layer: KANLinear, norm: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+        z = apply_per_position(layer, x)
+        if self.activation == "sin":
+            z = self.omega_0 * z
+        return _activate(self, norm(z))
+
+    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+        """``(1, 1, L)`` positions -> ``(out_channels, in_channels, L)`` kernel."""
+        _check_positions(positions)
+        hidden = self._hidden(self.layer1, self.norm1, positions)
+        hidden = self._hidden(self.layer2, self.norm2, hidden)
+        kernel = self.kernel_dropout(apply_per_position(self.layer3, hidden))
+        return kernel.reshape(self.out_channels, self.in_channels, positions.shape[-1])
+
+
+def _activate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """The generator's hidden activation (after BatchNorm)."""
+    if generator.activation == "sin":
+        return torch.sin(z)
+    if generator.activation == "relu":
+        return F.relu(z)
+    return generator.kaf(z)
+
+
+def _check_positions(positions: torch.Tensor) -> None:
+    if positions.dim() != 3 or positions.shape[:2] != (1, 1):
+        raise ValueError(f"positions must have shape (1, 1, L), got {tuple(positions.shape)}")
+
+
+def _check_generator_arguments(
+    out_channels: int, in_channels: int, hidden_scale: float, dropout: float, activation: str
+) -> int:
+    """Validate the shared generator arguments; return the hidden width ``round(32 * hidden_scale)``."""
+    _check_positive_int(out_channels, "out_channels")
+    _check_positive_int(in_channels, "in_channels")
+    if not hidden_scale > 0:
+        raise ValueError(f"hidden_scale must be positive, got {hidden_scale}")
+    hidden = round(32 * hidden_scale)
+    if hidden < 1:
+        raise ValueError(f"hidden_scale={hidden_scale} gives a hidden width of {hidden}; use a larger value")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if activation not in GENERATOR_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {GENERATOR_ACTIVATIONS}, got {activation!r}")
+    return hidden
 
 
 def causal_conv_full(x: torch.Tensor, kernel: torch.Tensor, use_fft: bool) -> torch.Tensor:
@@ -279,6 +428,14 @@ class CKConv(nn.Module):
         size rule :func:`prefer_fft` to the batch size and the kernel length.
     siren_init : bool
         See :class:`KernelGenerator` (default reproduces the official initialisation).
+        Not available with the KAN generator.
+    kernel_generator : {"conv", "kan"}
+        ``"conv"`` (default): :class:`KernelGenerator` (SIREN-style). ``"kan"``:
+        :class:`KANKernelGenerator` (spec §9.2).
+    activation : {"sin", "relu", "kaf", "kafsin"}
+        Hidden activation of the generator (spec §9.4); see :class:`KernelGenerator`.
+    kaf_length : int
+        Input length the KAF activations are built for (188 officially).
 
     Notes
     -----
@@ -297,14 +454,29 @@ class CKConv(nn.Module):
         bias: bool = False,
         fft: bool | Literal["auto"] = "auto",
         siren_init: bool = False,
+        kernel_generator: str = "conv",
+        activation: str = "sin",
+        kaf_length: int = 188,
     ) -> None:
         super().__init__()
         if fft not in ("auto", True, False):
             raise ValueError(f"fft must be 'auto', True or False, got {fft!r}")
+        if kernel_generator not in KERNEL_GENERATORS:
+            raise ValueError(f"kernel_generator must be one of {KERNEL_GENERATORS}, got {kernel_generator!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.fft = fft
-        self.generator = KernelGenerator(out_channels, in_channels, hidden_scale, omega_0, dropout, siren_init)
+        self.kernel_generator = kernel_generator
+        if kernel_generator == "conv":
+            self.generator = KernelGenerator(
+                out_channels, in_channels, hidden_scale, omega_0, dropout, siren_init, activation, kaf_length
+            )
+        else:
+            if siren_init:
+                raise ValueError("siren_init applies to the 'conv' kernel generator only")
+            self.generator = KANKernelGenerator(
+                out_channels, in_channels, hidden_scale, omega_0, dropout, activation, kaf_length
+            )
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         # 0 = "not seen yet"; set on the first forward pass.
         self.register_buffer("reference_length", torch.tensor(0, dtype=torch.long))
@@ -320,7 +492,7 @@ class CKConv(nn.Module):
         if self.reference_length.item() == 0:
             self.reference_length.fill_(length)
         positions = relative_positions(length, int(self.reference_length.item()))
-        reference_param = self.generator.layer1.bias
+        reference_param = self.generator.norm1.weight  # any parameter: device and dtype
         kernel = self.generator(positions.to(device=reference_param.device, dtype=reference_param.dtype))
         if length % 2 == 0:
             kernel = F.pad(kernel, (1, 0))
@@ -345,7 +517,8 @@ class CKConv(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.in_channels}, {self.out_channels}, omega_0={self.generator.omega_0}, "
+            f"{self.in_channels}, {self.out_channels}, generator={self.kernel_generator!r}, "
+            f"activation={self.generator.activation!r}, omega_0={self.generator.omega_0}, "
             f"hidden={self.generator.hidden}, bias={self.bias is not None}, fft={self.fft!r}"
         )
 

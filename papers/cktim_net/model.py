@@ -8,7 +8,13 @@
   ``2**(j-1)``), Keras-faithful initialisation and BatchNorm settings by default, as the
   official TIM-Net (TensorFlow) trains them;
 * :func:`build_cktim` -- a :class:`~papers.cktim_net.ckconv.CKConv` in place of every
-  convolution, PyTorch defaults, as the official CkTIM-Net trains them.
+  convolution, PyTorch defaults, as the official CkTIM-Net trains them; its kernel
+  generator is the SIREN-style MLP (``"conv"``, default) or the KAN generator (``"kan"``,
+  spec §9.2), with the generator activation ``"sin"`` (default), ``"relu"``, ``"kaf"`` or
+  ``"kafsin"`` (spec §9.4).
+
+:func:`cktim_parameter_count` and :func:`generator_parameter_count` give the trainable
+parameter counts by arithmetic (the tests pin built models against them).
 
 The BatchNorm settings and the fusion-weight initialisation are options of the backbone.
 Their defaults follow each source (so each model is faithful to its paper); pass the same
@@ -28,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from papers.cktim_net.ckconv import CKConv
+from papers.cktim_net.kaf import DICTIONARY_SIZE
 
 __all__ = [
     "CausalConv1d",
@@ -38,7 +45,9 @@ __all__ = [
     "build_cktim",
     "build_tim",
     "ckconv_factory",
+    "cktim_parameter_count",
     "count_parameters",
+    "generator_parameter_count",
     "keras_initialise_",
     "tim_conv_factory",
 ]
@@ -341,8 +350,15 @@ def ckconv_factory(
     bias: bool = False,
     siren_init: bool = False,
     fft: bool | Literal["auto"] = "auto",
+    kernel_generator: str = "conv",
+    generator_activation: str = "sin",
+    kaf_length: int = 188,
 ) -> ConvFactory:
-    """CKConvs for every convolution: ``entry_omega_0`` for the entry, ``omega_0`` in the TABs."""
+    """CKConvs for every convolution: ``entry_omega_0`` for the entry, ``omega_0`` in the TABs.
+
+    ``kernel_generator``, ``generator_activation`` and ``kaf_length`` reach every CKConv,
+    entry and TAB alike (as the official ``generator_type`` / ``af_type``).
+    """
 
     def factory(in_channels: int, out_channels: int, depth: int) -> nn.Module:
         return CKConv(
@@ -354,6 +370,9 @@ def ckconv_factory(
             bias=bias,
             fft=fft,
             siren_init=siren_init,
+            kernel_generator=kernel_generator,
+            activation=generator_activation,
+            kaf_length=kaf_length,
         )
 
     return factory
@@ -377,6 +396,8 @@ def build_cktim(
     bn_momentum: float = TORCH_BN["bn_momentum"],
     fusion_init: tuple[float, float] = TORCH_FUSION_INIT,
     time_major: bool = False,
+    generator_activation: str = "sin",
+    kaf_length: int = 188,
 ) -> TemporalNet:
     """CkTIM-Net (Romano & Renzi, 2024): TIM-Net with a CKConv in place of every convolution.
 
@@ -392,9 +413,11 @@ def build_cktim(
         here too.
     hidden_scale : float
         Generator hidden width ``round(32 * hidden_scale)``.
-    kernel_generator : str
-        ``"conv"`` (the SIREN-style MLP). The official repository also has a KAN-based
-        generator (``"kan"``), never used for its reported runs; it is not implemented here.
+    kernel_generator : {"conv", "kan"}
+        ``"conv"`` (default): the SIREN-style MLP of the reported runs. ``"kan"``: the
+        repository's KAN generator (``'convKan'``, the "CkkTIM" model; spec §9.2), never
+        trained or evaluated by its authors. See
+        :class:`~papers.cktim_net.ckconv.KANKernelGenerator`.
     kernel_dropout : float or None
         Dropout on generated kernel values; ``None`` uses ``dropout`` (both 0.1 officially).
     ckconv_bias : bool
@@ -407,19 +430,23 @@ def build_cktim(
         Long-convolution path of every CKConv (see :class:`CKConv`).
     bn_eps, bn_momentum, fusion_init
         PyTorch defaults, as in the official code (fusion weights ``torch.rand``).
+    generator_activation : {"sin", "relu", "kaf", "kafsin"}
+        Hidden activation of every kernel generator (the official ``af_type``; spec §9.4):
+        ``"sin"`` (default, the reported runs), ``"relu"`` (official spelling ``'ReLu'``),
+        ``"kaf"`` / ``"kafsin"`` (:class:`~papers.cktim_net.kaf.KAF`). ``omega_0`` only acts
+        with ``"sin"``. The TAB body keeps ReLU and the sigmoid gate whatever this is, as
+        in the official code.
+    kaf_length : int
+        With ``"kaf"``/``"kafsin"`` the KAFs have one function per kernel position, so the
+        model only accepts inputs of exactly this many frames (188 officially).
 
     Notes
     -----
     Trainable parameters: ``2n x 106,208 + 2 x 53,026 + n + (39 C + C)``, i.e. 318,749 /
     743,583 / 1,380,834 for ``n = 1 / 3 / 6`` and 7 classes -- the official logged counts.
+    With the KAN generator: ``2n x 994,972 + 2 x 497,408 + n + (39 C + C)``, i.e. 2,985,041 /
+    6,964,931 / 12,934,766 (spec §9.3). See :func:`cktim_parameter_count`.
     """
-    if kernel_generator == "kan":
-        raise NotImplementedError(
-            "kernel_generator='kan' (the KAN-based kernel generator of the CkTIM repository) is not "
-            "implemented: it was never used for the reported runs, so it was left out; use 'conv'"
-        )
-    if kernel_generator != "conv":
-        raise ValueError(f"kernel_generator must be 'conv' (or the unimplemented 'kan'), got {kernel_generator!r}")
     factory = ckconv_factory(
         omega_0=omega_0,
         entry_omega_0=entry_omega_0,
@@ -428,6 +455,9 @@ def build_cktim(
         bias=ckconv_bias,
         siren_init=siren_init,
         fft=fft,
+        kernel_generator=kernel_generator,
+        generator_activation=generator_activation,
+        kaf_length=kaf_length,
     )
     return TemporalNet(
         factory,
@@ -446,3 +476,70 @@ def build_cktim(
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters (``requires_grad``), each shared tensor counted once."""
     return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+
+
+def generator_parameter_count(
+    out_channels: int = 39,
+    in_channels: int = 39,
+    kernel_generator: str = "conv",
+    generator_activation: str = "sin",
+    hidden: int = 32,
+    kaf_length: int = 188,
+    grid_size: int = 5,
+    spline_order: int = 3,
+) -> int:
+    """Trainable parameters of one kernel generator, by arithmetic (spec §3.4, §9.3, §9.4).
+
+    With ``C = out_channels * in_channels`` and hidden width ``H``:
+
+    * ``"conv"``: three weight-normalised 1x1 convolutions (weight + gain + bias)
+      ``(H + H + H) + (H^2 + H + H) + (H C + C + C)`` plus two BatchNorms ``4 H``
+      -- 53,026 for 39 -> 39;
+    * ``"kan"``: three KAN layers of ``(2 + G + k) in out`` (base weight, spline
+      coefficients, spline scale; no bias) -- ``10 H (1 + H + C)`` -- plus ``4 H``
+      -- 497,408 for 39 -> 39;
+    * ``"kaf"``/``"kafsin"`` add one KAF of ``kaf_length x 20`` coefficients (3,760).
+    """
+    channels = out_channels * in_channels
+    if kernel_generator == "conv":
+        count = 3 * hidden + (hidden * hidden + 2 * hidden) + (hidden * channels + 2 * channels)
+    elif kernel_generator == "kan":
+        per_edge = 2 + grid_size + spline_order
+        count = per_edge * hidden * (1 + hidden + channels)
+    else:
+        raise ValueError(f"kernel_generator must be 'conv' or 'kan', got {kernel_generator!r}")
+    count += 4 * hidden
+    if generator_activation in ("kaf", "kafsin"):
+        count += kaf_length * DICTIONARY_SIZE
+    return count
+
+
+def cktim_parameter_count(
+    n_tab: int,
+    n_classes: int,
+    kernel_generator: str = "conv",
+    generator_activation: str = "sin",
+    n_filters: int = 39,
+    in_channels: int = 39,
+    hidden: int = 32,
+    ckconv_bias: bool = False,
+    kaf_length: int = 188,
+) -> int:
+    """Trainable parameters of :func:`build_cktim` by arithmetic.
+
+    ``2n x TAB + 2 x entry generator + n (fusion) + (F C + C) (classifier)`` with
+    ``TAB = 2 x generator(F -> F) + 2 x 2F (BatchNorm)``, plus ``F`` per CKConv
+    (``4n + 2`` of them) with ``ckconv_bias``. For 39 filters and 7 classes:
+    ``"conv"`` 318,749 / 743,583 / 1,380,834 and ``"kan"`` 2,985,041 / 6,964,931 /
+    12,934,766 at ``n = 1 / 3 / 6``.
+    """
+    def generator(out_channels: int, in_channels_: int) -> int:
+        return generator_parameter_count(
+            out_channels, in_channels_, kernel_generator, generator_activation, hidden, kaf_length
+        )
+
+    tab = 2 * generator(n_filters, n_filters) + 2 * 2 * n_filters
+    count = 2 * n_tab * tab + 2 * generator(n_filters, in_channels) + n_tab + (n_filters * n_classes + n_classes)
+    if ckconv_bias:
+        count += n_filters * (4 * n_tab + 2)
+    return count

@@ -23,23 +23,26 @@ official model (spec section 3.4).
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from keras import layers, ops  # noqa: E402
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
 
 N_FILTERS = 39
 KERNEL_SIZE = 2
 DROPOUT = 0.1
 
 
-def default_n_tab(dataset: str) -> int:
-    """TABs per direction: 10 for IEMOCAP (its 606-frame inputs), 8 otherwise, as the official code."""
-    return 10 if dataset == "iemocap" else 8
+def expected_param_count(n_tab: int = 8, n_classes: int = 7, filters: int = N_FILTERS) -> int:
+    """Trainable parameters, written out (spec §3.4).
+
+    One TAB: two kernel-2 convolutions (2 · 2·F·F weights + 2 · F biases) and two batch
+    norms (2 · 2F) = 6,318 for F = 39. Two directions of ``n_tab`` TABs, two 1 × 1 entry
+    convolutions (2 · (F·F + F)), ``n_tab`` fusion weights and the classifier (F·C + C):
+    ``2 n (4F² + 6F) + 2 (F² + F) + n + (F + 1) C`` -> 104,496 for n = 8, C = 7.
+    """
+    tab = 2 * (2 * filters * filters + filters) + 2 * (2 * filters)
+    return 2 * n_tab * tab + 2 * (filters * filters + filters) + n_tab + (filters + 1) * n_classes
 
 
 def receptive_field(n_tab: int, kernel_size: int = KERNEL_SIZE) -> int:

@@ -48,11 +48,15 @@ def draw_architecture(model: keras.Model, input_shape: tuple[int, int] | None = 
         ax.plot([x + 0.55, x + 0.55], [rows["forward"] - 0.3, 0.88], color="#3b5b8c", lw=0.6, ls=":")
     x_fusion = x_tabs[-1] + 1.9
     _box(ax, x_fusion, 0.6, f"fusion\nsum_j w_j g_j\n({n} weights)", width=1.5, height=0.8, colour="#fbe0e0")
-    _arrow(ax, (x_tabs[-1] + 0.75, 0.6), (x_fusion - 0.75, 0.6))
+    # Every scale feeds the fusion: a bus under the g_j boxes collects all of them.
+    for x in x_tabs:
+        ax.plot([x, x], [0.32, 0.12], color="#3b5b8c", lw=0.8)
+    ax.plot([x_tabs[0], x_fusion - 0.3], [0.12, 0.12], color="#3b5b8c", lw=0.8)
+    _arrow(ax, (x_fusion - 0.3, 0.12), (x_fusion - 0.3, 0.2))
     _box(ax, x_fusion, 2.0, f"dense {channels}->{n_classes}\nsoftmax", width=1.5, colour="#fbe0e0")
     _arrow(ax, (x_fusion, 1.0), (x_fusion, 1.7))
     ax.set_xlim(-0.2, x_fusion + 1.0)
-    ax.set_ylim(0.0, 4.3)
+    ax.set_ylim(-0.05, 4.3)
     ax.axis("off")
     ax.set_title(f"TIM-Net as built: {n} TABs per direction, receptive field {receptive_field(n)} frames "
                  f"(input {steps} frames)", fontsize=10)

@@ -1,0 +1,44 @@
+"""The classical baseline's pipeline settings, as plain data (no framework imports).
+
+``benchmarks/classical_baseline.py`` reads these. The protocol / notebook-parameter parts
+are left to the lead (as in the other papers' ``recipe.py``).
+"""
+
+from __future__ import annotations
+
+#: Feature sets measured (keys of papers.classical.features.FEATURE_SETS).
+FEATURE_SETS = ("egemaps", "compare", "librosa")
+
+#: Classifier kinds (papers.classical.model.build_classifier).
+MODELS = ("svm", "svm_rbf", "logreg")
+
+#: "global": StandardScaler fitted on the training part only (inside the pipeline).
+#: "speaker": every speaker z-scored with its own statistics first (test speaker included,
+#: from its unlabeled utterances), then the same pipeline.
+NORMALISATIONS = ("global", "speaker")
+
+#: C of the untuned rows.
+FIXED_C = {"svm": 1.0, "svm_rbf": 1.0, "logreg": 1.0}
+
+#: C grids of the tuned rows; chosen by an inner speaker-grouped cross-validation over the
+#: training speakers only (scoring: balanced accuracy = UA), then refitted on all of them.
+C_GRIDS = {
+    "svm": (1e-3, 1e-2, 1e-1, 1.0),
+    "svm_rbf": (0.1, 1.0, 10.0, 100.0),
+    "logreg": (1e-3, 1e-2, 1e-1, 1.0),
+}
+
+#: Inner folds: GroupKFold over the training speakers (3 folds of 3 speakers for EMO-DB LOSO).
+#: None means inner leave-one-speaker-out (9 inner folds; about 3x the CPU time).
+INNER_FOLDS = 3
+
+#: Everything else build_classifier takes.
+PIPELINE = {
+    "imputer": "median",
+    "scaler": "StandardScaler (fitted on the training rows)",
+    "class_weight": "balanced",
+    "gamma": "scale",
+    "logreg_max_iter": 5000,
+    # exact speed-up for the linear models when features outnumber training rows (ComParE)
+    "span_projection_for": ("compare",),
+}

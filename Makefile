@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # pytest workers; CI machines have 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test browser lab html sync lock clean
+.PHONY: venv demo test browser lab html sync lock clean results-table
 
 venv: $(STAMP)
 
@@ -60,6 +60,11 @@ html: venv
 ## sync: re-pair notebooks/*.ipynb with their py:percent twins after editing either side
 sync: venv
 	$(VENV)/bin/jupytext --sync notebooks/[0-9]*.ipynb
+
+## results-table: regenerate the README's results table from the committed results/*/*.json
+## (python -m ser_common.report; tests/test_leaderboard.py fails while the README's table is stale)
+results-table: venv
+	$(PY) -m ser_common.report --readme README.md results/*/*.json
 
 ## lock: rebuild constraints.txt from a fresh environment (after changing pyproject.toml)
 lock:

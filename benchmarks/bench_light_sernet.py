@@ -5,8 +5,9 @@ but 03: 486 utterances, batch 32, focal loss, Adam 1e-4), for several variants:
 
 =============  ============================================================================
 ``official``   the layered model, ``model.compile(...)`` + ``model.fit(batch_size=32)``,
-               float32, no XLA, TensorFlow's default allocator: how the official code
-               trains (our stand-in; we do not run their code)
+               float32, TensorFlow's default allocator: how the official code trains
+               (our stand-in; we do not run their code). No XLA: Keras 3's default
+               ``jit_compile="auto"`` turns XLA off on a CPU-only machine
 ``fit_bfc``    the same with ``TF_CPU_ALLOCATOR_USE_BFC=true``
 ``step_xla``   layered model, one XLA-compiled training step (``tf.function(jit_compile=
                True)``) over in-memory numpy batches, as ``ser_common.keras_training``
@@ -95,12 +96,8 @@ def load_emodb(cache_dir: Path):
         return None
     from ser_common import extract_features, load_manifest
 
-    try:
-        from papers.light_sernet.features import PRESET as spec
-    except ImportError:  # older layout
-        from ser_common import FEATURE_PRESETS
+    from papers.light_sernet.features import PRESET as spec
 
-        spec = FEATURE_PRESETS["light_sernet"]
     manifest = load_manifest("emodb", root)
     x, y, rows = extract_features(manifest, spec, cache_dir=cache_dir, progress=False)
     return x.astype(np.float32), y.astype(np.int64), rows["speaker"].astype(str).to_numpy()
@@ -331,7 +328,7 @@ def layout_probe(threads: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=f"comma-separated, from {sorted(VARIANTS)}")
-    parser.add_argument("--rounds", type=int, default=4, help="timed epochs per variant (interleaved)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed epochs per variant (interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs per variant (compile)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -48,6 +48,34 @@
 # *happy* dropped), and every one of them chose its epoch on the test split. Numbers on
 # EMO-DB here are ours alone; there is nothing to compare them with directly.
 
+# %% [markdown]
+# ## Before you start
+#
+# **Learning objectives.** After this lesson you can
+#
+# * turn utterances into overlapping fixed-length segments and score an utterance from its
+#   segments' logits;
+# * read a multi-scale CNN block and a gMLP "global-aware" fusion, and count what each
+#   kernel sees;
+# * explain what mixup does to inputs and targets and how its α shapes the blend;
+# * measure, from one set of clean runs, how much choosing the epoch on the test data would
+#   have added;
+# * say how a data-cleaning rule (dropping short utterances) changes a reported score.
+#
+# **Prerequisites.** Lesson 00 (the corpus, UA/WA, durations) and lesson 01 (the training
+# loop, protocols and leaky selection); 2-D convolutions, residual connections, layer norm;
+# PyTorch basics. Definitions: [glossary](GLOSSARY.md).
+#
+# **Time (computer).** Synthetic corpus with the quick settings (`ser_notebooks.demo`: GLAM
+# and the no-fusion ablation, 1 fold, 8 epochs; `python -m ser_common.demo 03_glam`): about
+# 5 min on 2 shared CPU cores, exercises included. EMO-DB with the recipe (50 epochs, about
+# 2,700 training segments) is a GPU job: the committed runs took 31–40 s per fold on one
+# GPU, 337 s for 10 stratified folds (`wall_time_s` and `device: cuda` in
+# `results/emodb/glam_stratified_10fold_best_val_e50_variant-glam_cb0c9e65.json`). On 2
+# shared CPU cores one epoch took 548 s (`benchmarks/results/bench_glam.txt`, full fp32
+# epoch), so one 50-epoch fold would take about 7.6 h. Re-rendering the committed runs
+# (every fold read back) and the exercises take about a minute.
+
 # %% tags=["parameters"]
 dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthetic (GLAM's papers: iemocap)
 data_dir = None  # None: $SER_DATA_DIR/<dataset>, else ./data/<dataset>
@@ -65,6 +93,7 @@ weight_decay = 1e-6
 lr_gamma = 0.95  # ExponentialLR, stepped after every epoch
 precision = "float32"  # float32 | bfloat16 (autocast on the CPU; see benchmarks/bench_glam.py)
 max_folds = None  # None: all folds; a number runs only the first ones
+only_folds = None  # None: every fold; a list of fold indices runs only those (the batch runner runs folds in parallel)
 results_dir = None  # None: $SER_RUNS_DIR/<dataset>; one file per variant, names derived from the parameters
 results_path = None  # not used here (one file per variant); use results_dir
 resume = True
@@ -393,3 +422,143 @@ print(f"inference: {latency_ms:.1f} ms for {len(segments)} windows")
 # * Its published numbers are IEMOCAP, speaker-dependent, and selected on the test split; the
 #   leaky-vs-clean table above measures what that selection adds on our corpus.
 # * The official code drops every utterance shorter than 1.8 s; padding keeps them scored.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded from ★ (a few lines) to ★★★ (a small analysis of your own). Each exercise is
+# followed by a worked solution; the student version made by `make student` (README, "For
+# teachers") replaces every solution with an empty cell. Terms in *italics* are in the
+# [glossary](GLOSSARY.md).
+
+# %% [markdown]
+# ### Exercise 1 ★ · What does mixup's α do to λ?
+#
+# Draw 100,000 values of λ ~ Beta(α, α) for α = 0.1, 0.5 (the recipe), 1, 2 and 8 and plot
+# their histograms. For each α, what share of the blends keeps at least 90 % of one segment
+# (λ < 0.1 or λ > 0.9), and how much of the partner enters on average (the mean of
+# min(λ, 1 − λ))? What happens as α → 0 and as α grows?
+
+# %%
+### BEGIN SOLUTION
+rng = np.random.default_rng(seed)
+alphas = (0.1, 0.5, 1.0, 2.0, 8.0)
+fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+rows = []
+for alpha in alphas:
+    lam = rng.beta(alpha, alpha, 100_000)
+    ax.hist(lam, bins=50, histtype="step", density=True, label=f"α = {alpha:g}")
+    rows.append({"α": alpha, "share with λ < 0.1 or λ > 0.9": np.mean((lam < 0.1) | (lam > 0.9)),
+                 "mean share of the partner": np.minimum(lam, 1 - lam).mean()})
+ax.set(xlabel="λ", ylabel="density", yscale="log", title="λ ~ Beta(α, α)")
+ax.legend()
+plt.show()
+print(pd.DataFrame(rows).set_index("α").round(3))
+print("Small α puts λ near 0 or 1 (almost no mixing; α -> 0 is no mixup); α = 1 is uniform; large α "
+      "concentrates λ at 0.5 (every example an even blend of two).")
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 2 ★★ · Inputs and targets are mixed alike
+#
+# Feed `recipe.mixup(mixup_alpha, C, seed)` a batch you can read: C "segments" that are the
+# rows of a C × C identity matrix, with labels 0 … C − 1. Read λ and each row's partner from
+# the mixed inputs, and check that the soft targets are exactly the same blend. Repeat for
+# 2,000 batches and compare the distribution of λ with Beta(α, α) (e.g. their means and
+# variances: α/(2α) = 0.5 and 1/(4(2α + 1))).
+
+# %%
+### BEGIN SOLUTION
+n_classes = len(class_names)
+alpha = mixup_alpha if mixup_alpha > 0 else 0.5
+transform = recipe.mixup(alpha, n_classes, seed)
+identity, labels = torch.eye(n_classes), torch.arange(n_classes)
+mixed, targets = transform(identity, labels)
+print("inputs and targets mixed alike:", torch.allclose(mixed, targets))
+lam = mixed.diagonal()  # row i keeps lam of itself (1 when its partner is itself)
+partners = [int(j) for j in (mixed - torch.diag(lam)).argmax(dim=1)]
+print(f"one batch: λ = {float(lam.max()):.3f}, partners of rows 0..{n_classes - 1}: {partners}")
+lams = []
+for _ in range(2_000):
+    mixed, _ = transform(identity, labels)
+    off_diagonal = mixed - torch.diag(mixed.diagonal())
+    row = int(off_diagonal.sum(dim=1).argmax())  # a row whose partner is another row
+    lams.append(float(mixed[row, row]))
+lams = np.array(lams)
+print(f"λ over 2,000 batches: mean {lams.mean():.3f} (Beta: 0.5), variance {lams.var():.4f} "
+      f"(Beta: {1 / (4 * (2 * alpha + 1)):.4f})")
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 3 ★★ · Leaky selection, speaker-dependent and speaker-independent
+#
+# Every clean GLAM run here also scored its test part after every epoch, never using it
+# (`extra["test_curve"]` of each fold). For every GLAM results file of this corpus (the
+# committed ones and this run), compute the mean optimism of test-set selection: the test
+# UA and WA at the epoch with the best (WA + UA) / 2 on the test part, minus those at the
+# epoch chosen on validation. Is the optimism larger speaker-independently, and why could it
+# be?
+
+# %%
+### BEGIN SOLUTION
+from ser_common.experiment import repository_root
+from ser_common.results import find_results, load_results
+
+paths, _ = find_results(repository_root() / "results" / dataset, run.path.parent)  # committed runs and yours
+rows = []
+for path in paths:
+    data = load_results(path)
+    if data["paper"] != "glam":
+        continue
+    gains = []
+    for record in data["folds"].values():
+        curve = record["extra"].get("test_curve")
+        if not curve or record.get("selected_epoch") is None:
+            continue
+        chosen, best = record["selected_epoch"] - 1, int(np.argmax(curve["wa_ua"]))
+        gains.append((100 * (curve["ua"][best] - curve["ua"][chosen]), 100 * (curve["accuracy"][best] - curve["accuracy"][chosen])))
+    if gains:
+        gains = np.array(gains)
+        rows.append({"file": path.name, "protocol": data["protocol"], "folds": len(gains),
+                     "UA optimism (points)": gains[:, 0].mean(), "WA optimism (points)": gains[:, 1].mean()})
+optimism = pd.DataFrame(rows).round(2) if rows else "no clean GLAM run with test curves here"
+print("A speaker-independent test part is one speaker: smaller and noisier than a stratified tenth, and its scores "
+      "swing more from epoch to epoch, so the best of 50 noisy epochs lies further above the chosen one.")
+optimism
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 4 ★★★ · What dropping short utterances does to a score
+#
+# The official code drops every utterance shorter than one 1.8 s window, from the test sets
+# too. Take this run's predictions (`run.fold(i)["extra"]["y_pred"]` for the utterances
+# `extra["test_index"]` of `exp.manifest`) and score each fold twice: on all its test
+# utterances, as here, and on only those of at least 1.8 s, as the official code would have
+# reported for the same models. Which classes lose the most test utterances, and does the
+# score go up or down?
+
+# %%
+### BEGIN SOLUTION
+durations = exp.manifest["duration_s"].to_numpy()
+long_enough = durations >= window_s
+rows = []
+for i in run.completed_folds:
+    record = run.fold(i)
+    test_index, y_pred = np.array(record["extra"]["test_index"]), np.array(record["extra"]["y_pred"])
+    truth = y_utterance[test_index]
+    kept = long_enough[test_index]
+    scores_all = metrics.evaluate(truth, y_pred, len(class_names))
+    row = {"fold": record["extra"]["name"], "UA all": 100 * scores_all["ua"], "WA all": 100 * scores_all["wa"],
+           "test utterances dropped": int((~kept).sum())}
+    if kept.any():
+        scores_kept = metrics.evaluate(truth[kept], y_pred[kept], len(class_names))
+        row.update({"UA ≥ 1.8 s": 100 * scores_kept["ua"], "WA ≥ 1.8 s": 100 * scores_kept["wa"]})
+    rows.append(row)
+dropping = pd.DataFrame(rows).set_index("fold")
+lost = pd.Series(exp.manifest["label"][~long_enough]).value_counts(sort=False)
+print("utterances the official rule drops, per class:", lost[lost > 0].to_dict())
+if "UA ≥ 1.8 s" in dropping:
+    print(f"mean over folds: UA {dropping['UA all'].mean():.2f} -> {dropping['UA ≥ 1.8 s'].mean():.2f}, "
+          f"WA {dropping['WA all'].mean():.2f} -> {dropping['WA ≥ 1.8 s'].mean():.2f} (same models, fewer test utterances)")
+dropping.round(2)
+### END SOLUTION

@@ -66,6 +66,7 @@ l2 = 1e-6
 precision = "float32"  # float32 | mixed_bfloat16 (see benchmarks/bench_light_sernet.py)
 jit_compile = True  # XLA-compile the training step
 max_folds = None  # None: all folds; a number runs only the first ones
+only_folds = None  # None: every fold; a list of fold indices runs only those (the batch runner runs folds in parallel)
 results_dir = None  # None: $SER_RUNS_DIR/<dataset>; the file name is derived from the parameters
 results_path = None  # or one exact .json file
 resume = True

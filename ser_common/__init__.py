@@ -40,14 +40,3 @@ __all__ = [
 
 __version__ = "0.2.0"
 
-
-def __getattr__(name: str):
-    # Transitional: the presets moved to papers/<paper>/features.py (PRESET there).
-    if name == "FEATURE_PRESETS":
-        import importlib
-
-        presets = {paper: importlib.import_module(f"papers.{paper}.features").PRESET
-                   for paper in ("tim_net", "glam", "light_sernet")}
-        presets["cktim_net"] = presets["tim_net"].replace(name="cktim_net", layout="channels_first")
-        return presets
-    raise AttributeError(f"module 'ser_common' has no attribute {name!r}")

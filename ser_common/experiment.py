@@ -40,7 +40,7 @@ from ser_common import splits
 from ser_common.corpora import CORPORA, corpus_root, load_manifest
 from ser_common.features import extract_features
 from ser_common.metrics import evaluate
-from ser_common.params import Bool, Choice, Int, Path as PathRule, Rule, check_parameters
+from ser_common.params import Bool, Choice, Int, IntList, Path as PathRule, Rule, check_parameters
 from ser_common.splits import Fold
 from ser_common.synthetic import make_synthetic
 from ser_common.training import SELECTIONS, FitResult
@@ -88,6 +88,7 @@ def common_rules(protocols: Mapping[str, splits.Protocol], selections: tuple[str
         "epochs": Int(min=1),
         "batch_size": Int(min=1),
         "max_folds": Int(min=1, none=True, identity=False),
+        "only_folds": IntList(min=0, none=True, identity=False),
         "results_dir": PathRule(),
         "results_path": PathRule(),
         "resume": Bool(identity=False),
@@ -273,7 +274,7 @@ class Experiment:
         run.set_model_info(**model_info)
         self.results = run
         y = self.y_utterance
-        selected = self.folds[: p["max_folds"]]
+        selected = [fold for fold in self.folds[: p["max_folds"]] if p["only_folds"] is None or fold.index in p["only_folds"]]
         print(f"{len(selected)} fold(s) -> {path}")
         for fold in selected:
             if run.is_done(fold.index):
@@ -325,16 +326,19 @@ class Experiment:
             print(table.attrs["note"])
         return table
 
-    def all_runs(self) -> pd.DataFrame:
-        """Every results file of this paper on this corpus: committed ones and yours."""
+    def all_runs(self, params: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Every results file of this paper on this corpus, committed ones and yours (``params``: extra columns)."""
         folders = [repository_root() / "results" / self.params["dataset"]]
         if self.results is not None:
             folders.append(self.results.path.parent)
         paths, skipped = results_module.find_results(*folders)
         for line in skipped:
             print(f"not a results file, left out: {line}")
-        table = results_module.summary_table(paths)
-        return table[table["paper"] == self.paper].reset_index(drop=True) if len(table) else table
+        table = results_module.summary_table(paths, params=params)
+        if len(table):
+            table = table[table["paper"] == self.paper].reset_index(drop=True)
+            table.attrs["paths"] = [p for p in paths if results_module.load_results(p)["paper"] == self.paper]
+        return table
 
     def __repr__(self) -> str:
         p = self.params

@@ -158,9 +158,9 @@ def Choice(*choices: Any, none: bool = False, identity: bool = True) -> Rule:  #
     return Rule("choice", choices=tuple(choices), none=none, identity=identity)
 
 
-def IntList(min: int | None = None, max: int | None = None, *, identity: bool = True) -> Rule:  # noqa: N802
+def IntList(min: int | None = None, max: int | None = None, *, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """A non-empty list of integers; ``"[1, 3]"`` and a single ``3`` are accepted too."""
-    return Rule("int_list", min=min, max=max, identity=identity)
+    return Rule("int_list", min=min, max=max, none=none, identity=identity)
 
 
 def ChoiceList(*choices: Any, identity: bool = True) -> Rule:  # noqa: N802

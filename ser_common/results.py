@@ -61,7 +61,10 @@ __all__ = [
     "RunResults",
     "compare_with_paper",
     "load_reference",
+    "find_results",
     "load_results",
+    "paired_test",
+    "run_selection",
     "summary_table",
 ]
 
@@ -74,19 +77,10 @@ IDENTITY_KEYS = ("notebook", "paper", "dataset", "protocol", "params", "seed", "
 #: Fields every entry of a ``papers/<paper>/reference.json`` must have.
 REFERENCE_ENTRY_FIELDS = ("dataset", "label", "protocol", "selection", "leaky", "source")
 
-# Report name -> (module name, distribution names to try). Versions come from package
-# metadata unless the module is already imported, so recording them never imports
-# TensorFlow or PyTorch.
-_LIBRARIES = {
-    "numpy": ("numpy", ("numpy",)),
-    "scipy": ("scipy", ("scipy",)),
-    "scikit-learn": ("sklearn", ("scikit-learn",)),
-    "pandas": ("pandas", ("pandas",)),
-    "librosa": ("librosa", ("librosa",)),
-    "tensorflow": ("tensorflow", ("tensorflow", "tensorflow-cpu")),
-    "keras": ("keras", ("keras",)),
-    "torch": ("torch", ("torch",)),
-}
+# Distribution name -> module name. Versions come from package metadata unless the module
+# is already imported, so recording them never imports TensorFlow or PyTorch.
+_LIBRARIES = {"numpy": "numpy", "scipy": "scipy", "scikit-learn": "sklearn", "pandas": "pandas",
+              "librosa": "librosa", "tensorflow": "tensorflow", "keras": "keras", "torch": "torch"}
 
 
 class ResultsMismatchError(ValueError):
@@ -103,17 +97,12 @@ def to_jsonable(value: object, where: str = "value") -> object:
     become strings, as JSON requires). Any other type raises ``TypeError`` naming
     ``where``, so nothing is silently stringified.
     """
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()  # numpy scalars become Python numbers, arrays nested lists
+    if value is None or isinstance(value, (bool, int, str)):
         return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist(), where)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
@@ -125,10 +114,8 @@ def to_jsonable(value: object, where: str = "value") -> object:
         return converted
     if isinstance(value, (list, tuple)):
         return [to_jsonable(item, f"{where}[{position}]") for position, item in enumerate(value)]
-    raise TypeError(
-        f"{where}: cannot store a {type(value).__name__} ({value!r}) in a results file; "
-        "pass numbers, strings, booleans, None, lists or dicts of those"
-    )
+    raise TypeError(f"{where}: cannot store a {type(value).__name__} ({value!r}) in a results file; "
+                    "pass numbers, strings, booleans, None, lists or dicts of those")
 
 
 def _round_trip(value: object, where: str) -> object:
@@ -165,9 +152,8 @@ def _write_json_atomically(path: Path, data: Mapping) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
     text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)
     try:
-        handle = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        )
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
     except PermissionError:
         raise PermissionError(f"cannot write the results file {path}: the folder {path.parent} is not writable; "
                               "choose another results_path / results_dir (or $SER_RUNS_DIR)") from None
@@ -180,17 +166,12 @@ def _write_json_atomically(path: Path, data: Mapping) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
-    # Persist the rename itself; not every platform lets a directory be opened.
-    try:
+    with contextlib.suppress(OSError):  # persist the rename itself (not every platform opens folders)
         directory = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    except OSError:
-        pass
-    finally:
-        os.close(directory)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 @contextlib.contextmanager
@@ -202,12 +183,9 @@ def _locked(path: Path):
     except PermissionError:
         raise PermissionError(f"cannot lock {path}: the folder {path.parent} is not writable; choose another "
                               "results_path / results_dir (or $SER_RUNS_DIR)") from None
-    with handle:
+    with handle:  # closing the file releases the lock, whatever happened meanwhile
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def _now() -> str:
@@ -221,26 +199,19 @@ def _git_state(*directories: Path) -> tuple[str | None, bool | None]:
     do not make it dirty). ``--no-optional-locks`` keeps ``git status`` from touching
     the index. Returns ``(None, None)`` when git or a commit is unavailable.
     """
+    def git(directory: Path, *arguments: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "--no-optional-locks", "-C", str(directory), *arguments],
+                                  capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
     for directory in directories:
-        try:
-            head = subprocess.run(
-                ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None, None
-        if head.returncode != 0:
-            continue
-        try:
-            status = subprocess.run(
-                ["git", "--no-optional-locks", "-C", str(directory), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-        except (OSError, subprocess.SubprocessError):
-            dirty = None
-        return head.stdout.strip(), dirty
+        head = git(directory, "rev-parse", "HEAD")
+        if head:
+            status = git(directory, "status", "--porcelain", "--untracked-files=no")
+            return head, None if status is None else bool(status)
     return None, None
 
 
@@ -251,16 +222,12 @@ def library_versions() -> dict[str, str | None]:
     being imported, so this is cheap and never starts TensorFlow or PyTorch.
     """
     versions: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
-    for report_name, (module_name, distributions) in _LIBRARIES.items():
-        module = sys.modules.get(module_name)
-        version = getattr(module, "__version__", None) if module is not None else None
-        for distribution in distributions if version is None else ():
-            try:
-                version = importlib.metadata.version(distribution)
-                break
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        versions[report_name] = None if version is None else str(version)
+    for distribution, module_name in _LIBRARIES.items():
+        version = getattr(sys.modules.get(module_name), "__version__", None)
+        for candidate in (distribution, f"{distribution}-cpu"):  # e.g. tensorflow-cpu
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                version = version or importlib.metadata.version(candidate)
+        versions[distribution] = None if version is None else str(version)
     return versions
 
 
@@ -308,20 +275,9 @@ class RunResults:
     # -- creation ---------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls,
-        path: str | os.PathLike,
-        *,
-        notebook: str,
-        paper: str,
-        dataset: str,
-        protocol: str,
-        params: Mapping,
-        seed: int,
-        class_names: Sequence[str],
-        resume: bool = True,
-        overwrite: bool = False,
-    ) -> RunResults:
+    def open(cls, path: str | os.PathLike, *, notebook: str, paper: str, dataset: str, protocol: str,
+             params: Mapping, seed: int, class_names: Sequence[str], resume: bool = True,
+             overwrite: bool = False) -> RunResults:
         """Start a results file, or resume an existing one with identical settings.
 
         Parameters
@@ -360,15 +316,8 @@ class RunResults:
         path = Path(path)
         if path.suffix.lower() != ".json":
             raise ValueError(f"results path {path} should end in .json")
-        identity = {
-            "notebook": notebook,
-            "paper": paper,
-            "dataset": dataset,
-            "protocol": protocol,
-            "params": params,
-            "seed": seed,
-            "class_names": class_names,
-        }
+        identity = dict(notebook=notebook, paper=paper, dataset=dataset, protocol=protocol, params=params, seed=seed,
+                        class_names=class_names)
         for key in ("notebook", "paper", "dataset", "protocol"):
             if not isinstance(identity[key], str) or not identity[key]:
                 raise ValueError(f"{key} must be a non-empty string, got {identity[key]!r}")
@@ -388,38 +337,23 @@ class RunResults:
         with _locked(path):
             if path.exists() and not overwrite:
                 if not resume:
-                    raise FileExistsError(
-                        f"results file {path} already exists. Resume it (parameter resume=True), replace it "
-                        "(parameter overwrite=True), or choose another results_path."
-                    )
+                    raise FileExistsError(f"results file {path} already exists. Resume it (parameter resume=True), "
+                                          "replace it (parameter overwrite=True), or choose another results_path.")
                 data = load_results(path)
-                differences = []
-                for key in IDENTITY_KEYS:
-                    differences += _differences(data.get(key, _MISSING), identity[key], key)
+                differences = [found for key in IDENTITY_KEYS
+                               for found in _differences(data.get(key, _MISSING), identity[key], key)]
                 if differences:
                     lines = "\n".join(f"  {key}: {old!r} (in file) vs {new!r} (now)" for key, old, new in differences)
                     raise ResultsMismatchError(
                         f"results file {path} was written with different settings:\n{lines}\n"
                         "Results of different settings are never mixed. Choose another results_path for this run, "
                         f"or set the parameter overwrite=True to discard the file's {len(data.get('folds', {}))} "
-                        "finished fold(s)."
-                    )
+                        "finished fold(s).")
                 return cls(path, data)
             results = cls(path, {})
-            now = _now()
-            results._data = {
-                "format": FORMAT_NAME,
-                "format_version": FORMAT_VERSION,
-                **identity,
-                "created": now,
-                "updated": now,
-                "git_commit": results._git_commit,
-                "git_dirty": results._git_dirty,
-                "versions": library_versions(),
-                "model": {},
-                "folds": {},
-                "aggregate": {},
-            }
+            results._data = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **identity, "created": _now(),
+                             "git_commit": results._git_commit, "git_dirty": results._git_dirty,
+                             "versions": library_versions(), "model": {}, "folds": {}, "aggregate": {}}
             results._save()
         return results
 
@@ -471,29 +405,18 @@ class RunResults:
                          "wall_time_s": record["wall_time_s"],
                          "mean_epoch_time_s": float(np.mean(epoch_times)) if epoch_times else float("nan"),
                          "epochs": len(epoch_times), "selected_epoch": record.get("selected_epoch")})
-        columns = ["fold", "index", "ua", "wa", "macro_f1", "wall_time_s", "mean_epoch_time_s", "epochs", "selected_epoch"]
-        return pd.DataFrame(rows, columns=columns).set_index("fold")
+        return pd.DataFrame(rows, columns=["fold", "index", "ua", "wa", "macro_f1", "wall_time_s", "mean_epoch_time_s",
+                                           "epochs", "selected_epoch"]).set_index("fold")
 
     def __repr__(self) -> str:
-        return (
-            f"RunResults({str(self._path)!r}, paper={self._data['paper']!r}, dataset={self._data['dataset']!r}, "
-            f"protocol={self._data['protocol']!r}, folds done={self.completed_folds})"
-        )
+        return (f"RunResults({str(self._path)!r}, paper={self._data['paper']!r}, dataset={self._data['dataset']!r}, "
+                f"protocol={self._data['protocol']!r}, folds done={self.completed_folds})")
 
     # -- writing ----------------------------------------------------------------------
 
-    def add_fold(
-        self,
-        index: int,
-        *,
-        metrics: Mapping,
-        history: Mapping | None = None,
-        wall_time_s: float,
-        epoch_times_s: Sequence[float] | None = None,
-        selected_epoch: int | None = None,
-        selection: str | None = None,
-        extra: Mapping | None = None,
-    ) -> None:
+    def add_fold(self, index: int, *, metrics: Mapping, history: Mapping | None = None, wall_time_s: float,
+                 epoch_times_s: Sequence[float] | None = None, selected_epoch: int | None = None,
+                 selection: str | None = None, extra: Mapping | None = None) -> None:
         """Record one finished fold, recompute the aggregate and rewrite the file atomically.
 
         Parameters
@@ -526,10 +449,8 @@ class RunResults:
         """
         key = _fold_key(index)
         if key in self._data["folds"]:
-            raise ValueError(
-                f"fold {index} is already recorded in {self._path}; skip it with is_done({index}), "
-                "or start a fresh file (parameter overwrite=True)"
-            )
+            raise ValueError(f"fold {index} is already recorded in {self._path}; skip it with is_done({index}), "
+                             "or start a fresh file (parameter overwrite=True)")
         if not isinstance(metrics, Mapping) or not {"ua", "wa"} <= set(metrics):
             raise ValueError("metrics must be the dict returned by ser_common.metrics.evaluate (with 'ua' and 'wa')")
         if isinstance(wall_time_s, bool) or not isinstance(wall_time_s, (int, float, np.integer, np.floating)):
@@ -538,22 +459,12 @@ class RunResults:
             raise TypeError(f"history must be a dict of per-epoch lists (FitResult.history), got {type(history).__name__}")
         if epoch_times_s is None and history is not None and "time_s" in history:
             epoch_times_s = history["time_s"]
-        scalar_metrics = {name: value for name, value in metrics.items() if name != "confusion"}
-        record = {
-            "index": int(key),
-            "metrics": scalar_metrics,
-            "confusion": metrics.get("confusion"),
-            "history": history,
-            "wall_time_s": wall_time_s,
-            "epoch_times_s": list(epoch_times_s) if epoch_times_s is not None else None,
-            "selected_epoch": selected_epoch,
-            "selection": selection,
-            "extra": dict(extra) if extra is not None else {},
-            "recorded": _now(),
-            "git_commit": self._git_commit,
-            "git_dirty": self._git_dirty,
-        }
-        record = _round_trip(record, f"fold {index}")
+        record = _round_trip({
+            "index": int(key), "metrics": {name: value for name, value in metrics.items() if name != "confusion"},
+            "confusion": metrics.get("confusion"), "history": history, "wall_time_s": wall_time_s, "selection": selection,
+            "epoch_times_s": None if epoch_times_s is None else list(epoch_times_s), "selected_epoch": selected_epoch,
+            "extra": extra or {}, "recorded": _now(), "git_commit": self._git_commit, "git_dirty": self._git_dirty,
+        }, f"fold {index}")
         with _locked(self._path):
             self._reload()
             if key in self._data["folds"]:
@@ -574,21 +485,15 @@ class RunResults:
         converted = _round_trip(info, "model info")
         with _locked(self._path):
             self._reload()
-            self._set_model_info(converted)
-
-    def _set_model_info(self, converted: dict) -> None:
-        model = self._data["model"]
-        changed = [name for name, value in converted.items() if name in model and not _same(model[name], value)]
-        if changed:
-            details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
-            raise ValueError(
-                f"model info in {self._path} differs from what this run sets ({details}); one results file holds "
-                "one model. Choose another results_path, or set the parameter overwrite=True."
-            )
-        if all(name in model for name in converted):
-            return  # nothing new: a resumed run leaves the file (and its "updated" stamp) untouched
-        self._data["model"] = {**model, **converted}
-        self._save()
+            model = self._data["model"]
+            changed = [name for name, value in converted.items() if name in model and not _same(model[name], value)]
+            if changed:
+                details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
+                raise ValueError(f"model info in {self._path} differs from what this run sets ({details}); one results "
+                                 "file holds one model. Choose another results_path, or set the parameter overwrite=True.")
+            if not converted.keys() <= model.keys():  # else nothing new: the file (and "updated") stays untouched
+                self._data["model"] = {**model, **converted}
+                self._save()
 
     def _reload(self) -> None:
         """Take in what other processes recorded since this object last read the file."""
@@ -665,6 +570,11 @@ def _format_percent(value: object, std: object = None) -> str:
     return text if std is None else f"{text} ± {float(std):.2f}"
 
 
+def _ours(aggregate: Mapping, key: str) -> str:
+    """A fold-averaged metric of ours as ``"mean ± std"`` in percent (``"–"`` if not recorded)."""
+    return _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
+
+
 def run_selection(data: Mapping) -> str:
     """How a run selected its epochs, e.g. ``"last"`` or ``"best_val (val_loss)"``."""
     params = data.get("params", {})
@@ -676,11 +586,8 @@ def run_selection(data: Mapping) -> str:
     return f"{selection} ({monitor})" if monitor and selection != "last" else selection
 
 
-def compare_with_paper(
-    results: RunResults | Mapping,
-    paper: str,
-    keys: Sequence[str] = ("ua", "wa", "macro_f1"),
-) -> pd.DataFrame:
+def compare_with_paper(results: RunResults | Mapping, paper: str,
+                       keys: Sequence[str] = ("ua", "wa", "macro_f1")) -> pd.DataFrame:
     """Our fold-averaged metrics next to the published numbers of the same protocol.
 
     Only published entries of the same corpus, the same protocol and the same selection
@@ -701,9 +608,9 @@ def compare_with_paper(
     selection = data.get("params", {}).get("selection")
     n_folds = next(iter(aggregate.values()))["n"]
     ours = f"ours ({n_folds} folds, mean ± std)"
-    table = {ours: [_format_percent(aggregate[k]["mean"] * 100, aggregate[k]["std"] * 100) if k in aggregate else "–"
-                    for k in keys] + [data["protocol"], run_selection(data), str(selection == "best_test_leaky").lower(),
-                                      f"this run ({Path(str(data.get('notebook', '?'))).name})"]}
+    table = {ours: [_ours(aggregate, key) for key in keys] + [
+        data["protocol"], run_selection(data), str(selection == "best_test_leaky").lower(),
+        f"this run ({Path(str(data.get('notebook', '?'))).name})"]}
     same_corpus = [entry for entry in load_reference(paper)["entries"]
                    if _normalised_name(entry["dataset"]) == _normalised_name(data["dataset"])]
     left_out = []
@@ -737,24 +644,49 @@ def find_results(*folders: str | os.PathLike) -> tuple[list[Path], list[str]]:
     return sorted(found), skipped
 
 
-def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua", "wa", "macro_f1")) -> pd.DataFrame:
+def paired_test(first: RunResults | Mapping, second: RunResults | Mapping, metric: str = "ua") -> dict:
+    """Compare two runs fold by fold on the folds both recorded (Wilcoxon signed-rank test).
+
+    Only runs made on the same folds (equal ``folds_fingerprint``) can be paired; otherwise
+    ``ValueError``. Returns ``n`` (folds paired), ``mean_difference`` (first − second, in
+    metric units), the per-fold ``differences`` and the two-sided ``p_value`` (``None`` with
+    fewer than 5 folds or when every difference is zero).
+    """
+    from scipy.stats import wilcoxon
+
+    a, b = (run.data if isinstance(run, RunResults) else run for run in (first, second))
+    fingerprints = a["params"].get("folds_fingerprint"), b["params"].get("folds_fingerprint")
+    if None in fingerprints or fingerprints[0] != fingerprints[1]:
+        raise ValueError(f"the two runs were not made on the same folds (fingerprints {fingerprints}); "
+                         "a paired comparison needs the same test utterances in every fold")
+    common = sorted(set(a["folds"]) & set(b["folds"]), key=int)
+    differences = np.array([a["folds"][k]["metrics"][metric] - b["folds"][k]["metrics"][metric] for k in common])
+    p_value = float(wilcoxon(differences).pvalue) if len(common) >= 5 and np.any(differences != 0) else None
+    return {"n": len(common), "mean_difference": float(differences.mean()) if len(common) else float("nan"),
+            "differences": differences.tolist(), "p_value": p_value}
+
+
+def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua", "wa", "macro_f1"),
+                  params: Sequence[str] = ()) -> pd.DataFrame:
     """One row per results file: what was run and its mean ± std metrics (in percent).
 
     Used for the README's results table, the notebooks' "all runs" tables and the
-    leaderboard.
+    leaderboard. ``params`` adds columns with those identity parameters (e.g.
+    ``("n_tab", "omega_0")``), and the ``folds`` column holds the folds fingerprint.
     """
     rows = []
     for path in paths:
         data = load_results(path)
-        params, model = data.get("params", {}), data.get("model", {})
+        identity, model = data.get("params", {}), data.get("model", {})
         aggregate = data.get("aggregate") or {}
         epoch_times = [t for fold in data["folds"].values() for t in (fold.get("epoch_times_s") or [])]
         row = {"file": Path(path).name, "paper": data["paper"], "model": model.get("name", data["paper"]),
                "dataset": data["dataset"], "protocol": data["protocol"], "selection": run_selection(data),
-               "epochs": params.get("epochs"), "folds run": len(data["folds"]), "params": model.get("param_count")}
+               "epochs": identity.get("epochs"), "folds run": len(data["folds"]), "params": model.get("param_count"),
+               **{name: identity.get(name) for name in params}}
         for key in keys:
-            row[key.upper() if key in ("ua", "wa") else key] = (
-                _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–")
+            row[key.upper() if key in ("ua", "wa") else key] = _ours(aggregate, key)
         row["median s/epoch"] = round(float(np.median(epoch_times)), 2) if epoch_times else None
+        row["folds"] = identity.get("folds_fingerprint")
         rows.append(row)
     return pd.DataFrame(rows)

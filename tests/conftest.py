@@ -55,7 +55,7 @@ def torch_single_thread():
 # --------------------------------------------------------------------------------------------------
 
 #: Run-control parameters every notebook takes (none of them may change a result).
-RUN_CONTROL = ("data_dir", "max_folds", "results_dir", "results_path", "resume", "overwrite", "threads", "bad_files",
+RUN_CONTROL = ("data_dir", "max_folds", "only_folds", "results_dir", "results_path", "resume", "overwrite", "threads", "bad_files",
                "progress")
 
 
@@ -63,7 +63,7 @@ def tim_net_parameters(root, results_dir, **overrides) -> dict:
     """A complete, valid parameter namespace for ``Experiment("tim_net", ...)`` on ``root``."""
     values = dict(dataset="synthetic", data_dir=str(root), protocol="stratified_10fold", folds=3, seed=0,
                   selection="last", epochs=2, batch_size=16, learning_rate=1e-3, beta_1=0.93, beta_2=0.98,
-                  epsilon=1e-7, label_smoothing=0.1, dropout=0.1, n_tab=None, jit_compile=False, max_folds=None,
+                  epsilon=1e-7, label_smoothing=0.1, dropout=0.1, n_tab=None, jit_compile=False, max_folds=None, only_folds=None,
                   results_dir=str(results_dir), results_path=None, resume=True, overwrite=False, bad_files="raise",
                   threads=None, predict_wav=None, progress=False)
     values.update(overrides)
@@ -76,7 +76,7 @@ def cktim_net_parameters(root, results_dir, **overrides) -> dict:
                   selection="best_val", epochs=2, batch_size=16, n_tabs=[1, 3], models="both",
                   kernel_generator="conv", generator_activation="sin", omega_0=25.0, entry_omega_0=1.0,
                   hidden_scale=1.0, augment=False, normalize="none", learning_rate=0.01, lr_factor=0.25,
-                  lr_patience=5, label_smoothing=0.1, dropout=0.1, max_folds=None, results_dir=str(results_dir),
+                  lr_patience=5, label_smoothing=0.1, dropout=0.1, max_folds=None, only_folds=None, results_dir=str(results_dir),
                   results_path=None, resume=True, overwrite=False, bad_files="raise", threads=None, progress=False)
     values.update(overrides)
     return values

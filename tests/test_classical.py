@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.model_selection import LeaveOneGroupOut
@@ -185,3 +188,103 @@ def test_opensmile_functionals_on_real_emodb(emodb_root, tmp_path):
     assert classical_features.feature_names("egemaps")[0].startswith("F0semitoneFrom27.5Hz")
     np.testing.assert_array_equal(classical_features.functionals(paths, "egemaps", cache_dir=False), X)
     assert len(opensmile.__version__) > 0
+
+
+# ----------------------------------------------------------------------------- leaderboard rows (runs.py)
+
+
+@pytest.mark.parametrize("protocol", ["stratified_10fold", "speaker_independent"])
+def test_classical_folds_are_the_experiment_folds(protocol, tmp_path, synthetic_root, quick_features):
+    """Same protocol builder, manifest order and fingerprint as a deep paper's Experiment."""
+    from conftest import tim_net_parameters
+
+    from papers.classical import runs
+    from ser_common.experiment import Experiment
+
+    exp = Experiment("tim_net", tim_net_parameters(synthetic_root, tmp_path, protocol=protocol, folds=10, seed=46))
+    exp.load_features()
+    manifest = runs.corpus("synthetic", synthetic_root)
+    built = runs.make_folds(manifest, protocol, folds=10, seed=46)
+    assert runs.folds_fingerprint(built, manifest) == exp.identity()["folds_fingerprint"]
+    for ours, theirs in zip(built, exp.folds):
+        np.testing.assert_array_equal(ours.test, theirs.test)
+    other_seed = runs.make_folds(manifest, "stratified_10fold", folds=10, seed=42)
+    assert runs.folds_fingerprint(other_seed, manifest) != runs.folds_fingerprint(
+        runs.make_folds(manifest, "stratified_10fold", folds=10, seed=46), manifest)
+
+
+def test_run_row_writes_a_labelled_resumable_results_file(tmp_path, synthetic_root):
+    from papers.classical import runs
+    from ser_common.results import load_results
+
+    manifest = runs.corpus("synthetic", synthetic_root)
+    X, _, _ = _speaker_data(seed=5, n_speakers=1, per_speaker=len(manifest), n_features=88)
+    X += 5 * manifest["label"].cat.codes.to_numpy()[:, None]  # a class signal
+    run = runs.run_row(manifest, X, dataset="synthetic", protocol="speaker_independent", model="logreg",
+                       normalisation="speaker", feature_set="egemaps", results_dir=tmp_path / "a", folds=10, seed=46)
+    data = load_results(run.path)
+    speakers = manifest["speaker"].nunique()
+    assert run.completed_folds == list(range(speakers)) and data["notebook"] == "05_leaderboard"
+    assert data["paper"] == "classical" and data["params"]["selection"] == "last"
+    assert data["params"]["normalisation"] == "speaker" and data["model"]["deviation"] is True
+    assert "test speaker" in data["model"]["name"] and "TEST speaker" in data["model"]["normalisation"]
+    assert data["model"]["param_count"] == 7 * (88 + 1) and data["model"]["mflops"] == round(2 * 7 * 88 / 1e6, 3)
+    for key, fold in data["folds"].items():  # the validation speaker went back into training
+        assert fold["extra"]["n_train"] + len(fold["extra"]["test_index"]) == len(manifest)
+        assert fold["extra"]["name"].startswith("speaker ")
+    assert data["aggregate"]["ua"]["mean"] > 0.5
+    updated = data["updated"]
+    again = runs.run_row(manifest, X, dataset="synthetic", protocol="speaker_independent", model="logreg",
+                         normalisation="speaker", feature_set="egemaps", results_dir=tmp_path / "b", folds=10,
+                         seed=46, resume_from=(tmp_path / "a",))
+    assert again.path == run.path and load_results(run.path)["updated"] == updated  # found, resumed, not rewritten
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(ValueError, match="shared protocols"):
+        runs.make_folds(manifest, "paper_10fold")
+
+
+@pytest.mark.real_data
+def test_classical_folds_match_the_committed_deep_runs_on_emodb(emodb_root):
+    """The leaderboard pairs the classical rows with the deep runs: their fingerprints must agree."""
+    import json
+    from pathlib import Path
+
+    from papers.classical import recipe, runs
+
+    manifest = runs.corpus("emodb", emodb_root)
+    committed = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "results" / "emodb").glob("*.json")):
+        data = json.loads(path.read_text())
+        if data["paper"] != "classical" and data["params"]["seed"] == 46 and data["params"]["folds"] == 10:
+            committed.setdefault(data["protocol"], set()).add(data["params"]["folds_fingerprint"])
+    for protocol, settings in recipe.LEADERBOARD["protocols"].items():
+        ours = runs.folds_fingerprint(runs.make_folds(manifest, protocol, **settings), manifest)
+        assert committed[protocol] == {ours}, (protocol, committed[protocol], ours)
+
+
+def test_opensmile_works_after_tensorflow_is_imported(tmp_path):
+    """openSMILE crashes a process that has loaded TensorFlow; ``functionals`` must extract elsewhere."""
+    pytest.importorskip("opensmile", reason="the openSMILE sets need `pip install opensmile`")
+    pytest.importorskip("tensorflow")
+    import soundfile
+
+    wav = tmp_path / "tone.wav"
+    t = np.arange(16_000) / 16_000
+    soundfile.write(wav, 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t)), 16_000)
+    script = tmp_path / "extract.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ == '__main__':\n"
+        "    import tensorflow  # noqa: F401 -- the crash needs it loaded first\n"
+        "    from papers.classical import features\n"
+        f"    print(features.functionals([{str(wav)!r}], 'egemaps', cache_dir=False).shape)\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(script)], cwd=Path(__file__).resolve().parents[1],
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                               "TF_CPP_MIN_LOG_LEVEL": "2"},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "(1, 88)"

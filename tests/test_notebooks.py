@@ -15,22 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from ser_common.demo import DEMO_PARAMETERS, notebooks
-
-#: Tiny settings: the point is that every cell runs, not that the models learn.
-NOTEBOOK_TEST_PARAMETERS: dict[str, dict] = {
-    "00_data_tour": {"dataset": "synthetic", "max_f0_files": 40},
-    "01_tim_net": {"dataset": "synthetic", "epochs": 2, "folds": 2, "jit_compile": False, "progress": False},
-    "02_cktim_net": {"dataset": "synthetic", "epochs": 1, "folds": 2, "max_folds": 1, "n_tabs": [1],
-                     "progress": False},
-}
+from ser_common.demo import notebooks, quick_parameters
 
 NOTEBOOK_NAMES = [nb.stem for nb in notebooks()]
 
 
-def test_every_notebook_has_test_and_demo_parameters():
-    assert set(NOTEBOOK_NAMES) == set(NOTEBOOK_TEST_PARAMETERS), "add the new notebook's tiny parameters here"
-    assert set(NOTEBOOK_NAMES) <= set(DEMO_PARAMETERS), "add the new notebook to ser_common.demo.DEMO_PARAMETERS"
+def test_every_notebook_has_test_and_demo_settings():
+    """Each notebook keeps its quick settings in its metadata; the test ones must be a subset of its parameters."""
+    nbformat = pytest.importorskip("nbformat")
+    for notebook in notebooks():
+        settings = nbformat.read(notebook, as_version=4).metadata.get("ser_notebooks", {})
+        assert {"demo", "test"} <= set(settings), f"{notebook.name}: add ser_notebooks.demo and .test to its header"
+        parameters_cell = next(c.source for c in nbformat.read(notebook, as_version=4).cells
+                               if "parameters" in c.get("metadata", {}).get("tags", []))
+        for purpose in ("demo", "test"):
+            for name in settings[purpose]:
+                assert f"{name} =" in parameters_cell, f"{notebook.name}: {purpose} setting {name!r} is not a parameter"
 
 
 def test_every_notebook_has_a_parameters_cell():
@@ -53,7 +53,9 @@ def test_notebook_runs_end_to_end_under_nbval(name, tmp_path, synthetic_root):
     papermill = pytest.importorskip("papermill")
     source = next(nb for nb in notebooks() if nb.stem == name)
     prepared = tmp_path / source.name
-    parameters = {**NOTEBOOK_TEST_PARAMETERS[name], "data_dir": str(synthetic_root)}
+    parameters = {**quick_parameters(source, "test"), "data_dir": str(synthetic_root)}
+    if "progress = " in source.with_suffix(".py").read_text(encoding="utf-8"):
+        parameters["progress"] = False  # keep nbval logs short
     papermill.execute_notebook(str(source), str(prepared), parameters=parameters, prepare_only=True,
                                kernel_name="python3", progress_bar=False)
     env = {

@@ -339,6 +339,7 @@ def test_emotions_change_loudness_and_tempo_as_documented(default_corpus: Path) 
     duration = {letter: np.mean([v[1] for v in values]) for letter, values in by_emotion.items()}
     assert max(loudness, key=loudness.get) == "W"  # angry is loudest
     assert min(loudness, key=loudness.get) == "T"  # sad is quietest
+    assert loudness["W"] - loudness["T"] > 10  # levels are set on the RMS, not peak-normalised away
     assert duration["T"] > duration["N"] > duration["A"]  # sad slow, fear fast
 
 
@@ -350,5 +351,5 @@ def test_speaker_independent_mfcc_baseline_is_above_chance_and_below_perfect(
     baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     with threadpool_limits(1):
         accuracy = cross_val_score(baseline, features, emotions, groups=speakers, cv=LeaveOneGroupOut()).mean()
-    # chance is 1/7 = 0.14; the generator is tuned for roughly 0.5-0.6 here
-    assert 0.35 <= accuracy <= 0.90, f"leave-one-speaker-out accuracy {accuracy:.3f}"
+    # chance is 1/7 = 0.14; the generator is tuned for about 0.49 here (see the module docstring)
+    assert 0.40 <= accuracy <= 0.75, f"leave-one-speaker-out accuracy {accuracy:.3f}"

@@ -2,8 +2,9 @@
 
 The row every deep model on the leaderboard must beat. Not a single paper: the classic
 paralinguistics recipe (openSMILE functionals, standardisation, linear SVM), run on exactly
-the same folds as the deep models. No notebook teaches it yet; the script that measures
-it is ``benchmarks/classical_baseline.py`` (results in
+the same folds as the deep models. ``notebooks/05_leaderboard`` runs its leaderboard rows
+(:mod:`~papers.classical.runs`, one results file per row, like every deep run); the
+script that measures the whole grid is ``benchmarks/classical_baseline.py`` (results in
 ``benchmarks/results/classical_baseline.txt``).
 
 ==================  ==============================================================
@@ -14,7 +15,10 @@ it is ``benchmarks/classical_baseline.py`` (results in
                     standardise -> SVM / logistic regression) and per-speaker
                     z-scoring (:func:`~papers.classical.model.per_speaker_zscore`,
                     :class:`~papers.classical.model.SpeakerStandardizer`)
-``recipe``          the pipeline settings and hyper-parameter grids, as plain dicts
+``recipe``          the pipeline settings and hyper-parameter grids, as plain dicts,
+                    and the leaderboard's rows (:data:`~papers.classical.recipe.LEADERBOARD`)
+``runs``            the rows on the deep models' folds (same protocol builders, same
+                    folds fingerprint), written as ordinary results files
 ``reference.json``  outside anchors: openSMILE 1,582 + SVM on EMO-DB (Gjoreski et al.)
 ==================  ==============================================================
 
@@ -27,5 +31,5 @@ openSMILE set is requested.
 """
 
 TITLE = "Classical baseline: openSMILE / librosa functionals + SVM or logistic regression"
-NOTEBOOK = None  # no lesson yet; see benchmarks/classical_baseline.py
+NOTEBOOK = "05_leaderboard"  # its rows are run there; the full grid: benchmarks/classical_baseline.py
 FRAMEWORK = "scikit-learn"

@@ -27,6 +27,7 @@ imported only when an openSMILE set is requested.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -205,8 +206,19 @@ def _extract(
     if feature_set == "librosa":
         rows = joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(_librosa_functionals)(p) for p in paths)
         return np.vstack(rows).astype(np.float64)
-    frame = _smile(feature_set, n_jobs).process_files(paths)
-    return frame.to_numpy(dtype=np.float64)
+    if "tensorflow" in sys.modules:
+        # openSMILE's library corrupts the heap in a process that has loaded TensorFlow
+        # ("malloc(): invalid size", then a crash): extract in a fresh process instead.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(_opensmile_rows, paths, feature_set, n_jobs).result()
+    return _opensmile_rows(paths, feature_set, n_jobs)
+
+
+def _opensmile_rows(paths: list[str], feature_set: str, n_jobs: int) -> np.ndarray:
+    return _smile(feature_set, n_jobs).process_files(paths).to_numpy(dtype=np.float64)
 
 
 def functionals(

@@ -1,7 +1,8 @@
 """The classical baseline's pipeline settings, as plain data (no framework imports).
 
-``benchmarks/classical_baseline.py`` reads these. The protocol / notebook-parameter parts
-are left to the lead (as in the other papers' ``recipe.py``).
+``benchmarks/classical_baseline.py`` reads these, and ``notebooks/05_leaderboard`` its rows
+(:data:`LEADERBOARD`). There is no ``PARAMETERS``: the baseline is not run through
+``ser_common.experiment.Experiment`` (it has no feature spec), see :mod:`papers.classical.runs`.
 """
 
 from __future__ import annotations
@@ -41,4 +42,16 @@ PIPELINE = {
     "logreg_max_iter": 5000,
     # exact speed-up for the linear models when features outnumber training rows (ComParE)
     "span_projection_for": ("compare",),
+}
+
+#: The leaderboard's classical rows (notebooks/05_leaderboard): every (model, normalisation)
+#: on every protocol, with C fixed (nothing selected on any data). ``folds`` and ``seed`` are
+#: those of the committed deep runs (the notebooks' defaults), so the folds are the same:
+#: the notebook checks that the folds fingerprints agree.
+LEADERBOARD = {
+    "feature_set": "compare",
+    "models": ("svm", "logreg"),
+    "normalisations": ("global", "speaker"),
+    "C": 1.0,
+    "protocols": {"stratified_10fold": {"folds": 10, "seed": 46}, "speaker_independent": {"folds": 10, "seed": 46}},
 }

@@ -21,7 +21,7 @@ import numpy as np
 
 from ser_common import splits
 from ser_common.metrics import group_mean
-from ser_common.params import Choice, ChoiceList, Float
+from ser_common.params import Choice, ChoiceList, Float, Path
 from ser_common.training import logit_scores
 
 EPOCHS = 50
@@ -61,6 +61,7 @@ PARAMETERS = {
     "learning_rate": Float(min=0, max=1),
     "weight_decay": Float(min=0, max=1),
     "lr_gamma": Float(min=0, max=1),
+    "predict_wav": Path(exists=True),
     "precision": Choice("float32", "bfloat16"),
 }
 

@@ -61,6 +61,21 @@ def _interpreter_class():
         return tf.lite.Interpreter
 
 
+def layered(model):
+    """The ``"layers"`` build of a ``"fused"`` Light-SERNet (same weights); other models unchanged.
+
+    The fused build is for training speed; for deployment the plain Conv2D / BN layers
+    convert to TFLite's native (and XNNPACK-accelerated) convolution kernels.
+    """
+    from papers.light_sernet.model import FusedPaths, build_light_sernet, copy_weights
+
+    if not any(isinstance(layer, FusedPaths) for layer in model.layers):
+        return model
+    plain = build_light_sernet(tuple(model.input_shape[1:]), int(model.output_shape[-1]), seed=0)
+    copy_weights(model, plain)
+    return plain
+
+
 def to_tflite(model, kind: str = "float32", representative: np.ndarray | None = None,
               calibration_size: int = 200, seed: int = 0) -> bytes:
     """Convert a Keras model to a TFLite flat buffer.
@@ -68,7 +83,8 @@ def to_tflite(model, kind: str = "float32", representative: np.ndarray | None = 
     Parameters
     ----------
     model : keras.Model
-        Light-SERNet (any Keras model with one input and one output).
+        Light-SERNet (any Keras model with one input and one output). A ``"fused"``
+        build is converted through its ``"layers"`` twin (:func:`layered`).
     kind : {"float32", "float16", "int8", "dynamic"}
         See the module docstring.
     representative : array or None
@@ -78,6 +94,7 @@ def to_tflite(model, kind: str = "float32", representative: np.ndarray | None = 
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    model = layered(model)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if kind == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

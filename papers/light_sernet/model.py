@@ -73,8 +73,9 @@ class FusedPaths(layers.Layer):
     from them, eps 1e-3), the three concatenated on channels. That is the same function
     as the three conv -> BN pairs of the ``"layers"`` build (before the ReLU).
 
-    Two rewrites make it fast on a CPU (a training step's path part drops from about
-    40% of the step to a few percent):
+    Three rewrites make it fast on a CPU. In a layered XLA training step (EMO-DB, batch
+    32, one thread) the paths' convolutions, BNs and gradients take about 40% of the
+    time for 4% of the multiply-accumulates; here they take about 15%:
 
     1. **im2col as one matrix product.** The input has one channel, so a ``kh x kw``
        convolution is a product of the ``kh kw`` shifted copies of the input with a
@@ -91,6 +92,11 @@ class FusedPaths(layers.Layer):
        the forward pass or (by automatic differentiation of the same algebra) in the
        backward pass. The patches are centred on their batch mean before the
        covariance, to avoid cancellation.
+    3. **A batched weight gradient** (:meth:`_project`), because XLA's own layout for
+       this long, thin product is four times slower.
+
+    Agreement with the layered build is at float32 rounding (outputs ~1e-7, gradients
+    ~1e-6 relative; in float64 ~1e-14), checked in ``tests/test_light_sernet.py``.
 
     The path biases cancel in training-mode BN (the batch mean subtracts them), as
     they do in the layered build; they matter only through the moving mean.
@@ -175,7 +181,7 @@ class FusedPaths(layers.Layer):
         weight = self.block_weight(dtype)
         bias = ops.concatenate([ops.cast(b, dtype) for b in self.path_biases], axis=0)
         gamma, beta = ops.cast(self.gamma, dtype), ops.cast(self.beta, dtype)
-        if training:
+        if training and self.trainable:
             flat = ops.reshape(patches, (-1, patches.shape[-1]))
             shift = ops.stop_gradient(ops.mean(flat))  # one scalar: keeps the zero padding's structure
             centred = flat - shift
@@ -184,11 +190,15 @@ class FusedPaths(layers.Layer):
             cov = ops.matmul(ops.transpose(centred), centred) / n - ops.outer(mean_p, mean_p)
             mean = ops.matmul(mean_p + shift, weight) + bias  # batch mean of the conv output, 96
             variance = ops.maximum(ops.sum(weight * ops.matmul(cov, weight), axis=0), 0.0)  # biased, as Keras
-            self.moving_mean.assign(self.moving_mean * self.momentum + ops.stop_gradient(mean) * (1.0 - self.momentum))
+            stat = self.moving_mean.dtype
+            self.moving_mean.assign(self.moving_mean * self.momentum
+                                    + ops.cast(ops.stop_gradient(mean), stat) * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance * self.momentum
-                                        + ops.stop_gradient(variance) * (1.0 - self.momentum))
+                                        + ops.cast(ops.stop_gradient(variance), stat) * (1.0 - self.momentum))
             scale = gamma * ops.rsqrt(variance + self.epsilon)
-            offset = beta - ops.matmul(mean_p, weight) * scale  # (centred p - mean_p) W s + beta
+            # BN(y) = (y - mean) s + beta with y = (p - shift) W + shift sum(W) + b: the bias
+            # cancels (its gradient is exactly zero, not missing, as in the layered build)
+            offset = beta + (shift * ops.sum(weight, axis=0) + bias - mean) * scale
             out = self._project(patches - shift, weight * scale)
         else:
             scale = gamma * ops.rsqrt(ops.cast(self.moving_variance, dtype) + self.epsilon)

@@ -24,7 +24,7 @@ import numpy as np
 
 from papers.light_sernet.losses import cross_entropy, focal_loss, lr_at_epoch
 from ser_common import splits
-from ser_common.params import Bool, Choice, Float
+from ser_common.params import Bool, Choice, Float, Path
 
 EPOCHS = 300
 BATCH_SIZE = 32
@@ -82,6 +82,7 @@ PARAMETERS = {
     "learning_rate": Float(min=0, max=1),
     "dropout": Float(min=0, max=1),
     "l2": Float(min=0, max=1),
+    "predict_wav": Path(exists=True),
     "precision": Choice("float32", "mixed_bfloat16"),
     "jit_compile": Bool(),
 }

@@ -300,3 +300,24 @@ def copy_layers_to_fused(layered: keras.Model, fused: keras.Model) -> None:
             fused.get_layer(f"bi_tab{j}_bn{k}").set_weights([np.concatenate([f, b]) for f, b in zip(bn_f, bn_b)])
     for name in ("fusion", "classifier"):
         fused.get_layer(name).set_weights(layered.get_layer(name).get_weights())
+
+
+def macs_per_utterance(n_frames: int = 188, n_tab: int = 8, n_classes: int = 7, *, n_mfcc: int = N_FILTERS,
+                       filters: int = N_FILTERS, kernel_size: int = KERNEL_SIZE) -> int:
+    """Multiply-accumulates of one forward pass for one utterance, written out.
+
+    Counted as for Light-SERNet's ``macs_table``: the products of convolutions, the fusion
+    and the classifier; batch norm, activations, the sigmoid gates and pooling are
+    element-wise and left out. Per direction: the 1 × 1 entry convolution ``T·n_mfcc·F``,
+    then per TAB two causal convolutions of ``T·k·F·F`` (a dilated kernel still has
+    ``k`` taps); both directions; then the fusion ``n·F`` and the classifier ``F·C``::
+
+        2·T·n_mfcc·F + 2·n·2·T·k·F² + n·F + F·C
+
+    -> 18,873,153 for EMO-DB (T = 188, n = 8, F = 39, k = 2, C = 7), i.e. 37.7 MFLOPs at
+    2 FLOPs per multiply-accumulate. The PyTorch TIM-Net of ``papers.cktim_net`` computes
+    the same products (a test counts them with ``torch.utils.flop_counter``).
+    """
+    entry = 2 * n_frames * n_mfcc * filters
+    tabs = 2 * n_tab * 2 * n_frames * kernel_size * filters * filters
+    return entry + tabs + n_tab * filters + filters * n_classes

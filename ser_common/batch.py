@@ -1,0 +1,187 @@
+"""Run a grid of notebook jobs with papermill: resumable, in parallel, locally or on Dask.
+
+    python -m ser_common.batch GRID.yaml                      # a local process pool
+    python -m ser_common.batch GRID.yaml --scheduler tcp://host:8786   # an existing Dask cluster
+    python -m ser_common.batch GRID.yaml --dry-run            # list the jobs
+
+A grid file::
+
+    output_dir: results/emodb            # executed notebooks; logs in <output_dir>/logs/
+    defaults: {dataset: emodb, data_dir: ../shared/data/emodb, progress: false}
+    jobs:
+      - notebook: 03_glam                # notebooks/03_glam.ipynb
+        name: 03_glam_{protocol}         # executed notebook name; {parameter} placeholders allowed
+        grid: {protocol: [stratified_10fold, speaker_independent]}   # one job per combination
+        parameters: {results_dir: results/emodb}
+        split_folds: 10                  # optional: one job per fold (parameter only_folds), then a render
+
+Each job is one papermill run of a notebook, which records every fold in its results file
+as it finishes; a job that finished is marked in ``<output_dir>/logs/<name>.done`` and
+skipped next time (with the same parameters), and an interrupted one resumes its folds. A
+failed job is reported with the end of its log and the others go on. ``split_folds`` runs
+the folds of one results file in parallel (the file is locked and merged, see
+:mod:`ser_common.results`) and then renders the notebook once over all of them.
+
+Jobs share the machine: each gets ``threads = cores // workers`` unless its parameters
+say otherwise. With ``--scheduler`` the jobs run on the workers of a Dask distributed
+cluster, which must see this repository and the data at the same paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ser_common.experiment import repository_root
+
+__all__ = ["Job", "load_grid", "main", "run_job", "run_jobs"]
+
+
+@dataclass
+class Job:
+    """One papermill run: a notebook, its parameters, where the executed copy goes."""
+
+    notebook: str
+    name: str
+    parameters: dict
+    output_dir: Path
+    render_only: bool = False  # the final render of a split job (all folds done)
+    depends_on: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> Path:
+        return self.output_dir / f"{self.name}.ipynb"
+
+    @property
+    def done_marker(self) -> Path:
+        return self.output_dir / "logs" / f"{self.name}.done"
+
+    def is_done(self) -> bool:
+        return self.done_marker.exists() and json.loads(self.done_marker.read_text()) == self.parameters
+
+
+def load_grid(path: str | os.PathLike) -> list[Job]:
+    """Read a grid file (layout in the module docstring) into jobs; errors name the entry."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"grid file {path} does not exist")
+    grid = yaml.safe_load(path.read_text()) or {}
+    output_dir = repository_root() / grid.get("output_dir", "runs/batch")  # relative paths: from the repository root
+    available = {p.stem for p in (repository_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    jobs: list[Job] = []
+    for position, entry in enumerate(grid.get("jobs") or []):
+        notebook = entry.get("notebook")
+        if notebook not in available:
+            raise ValueError(f"{path}: job {position + 1} names notebook {notebook!r}; available: {sorted(available)}")
+        axes = entry.get("grid") or {}
+        for values in itertools.product(*axes.values()):
+            parameters = {**(grid.get("defaults") or {}), **(entry.get("parameters") or {}), **dict(zip(axes, values))}
+            name = entry.get("name", notebook + "".join(f"_{k}-{v}" for k, v in zip(axes, values))).format(**parameters)
+            if entry.get("split_folds"):
+                parts = [Job(notebook, f"{name}.fold{i}", {**parameters, "only_folds": [i]}, output_dir)
+                         for i in range(int(entry["split_folds"]))]
+                jobs += parts
+                jobs.append(Job(notebook, name, parameters, output_dir, render_only=True,
+                                depends_on=[part.name for part in parts]))
+            else:
+                jobs.append(Job(notebook, name, parameters, output_dir))
+    names = [job.name for job in jobs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"{path}: several jobs would write the same executed notebook: {duplicates}; give them names")
+    return jobs
+
+
+def run_job(job: Job, threads: int) -> tuple[str, bool, float, str]:
+    """Run one job in a papermill subprocess; returns (name, ok, seconds, end of the log)."""
+    root = repository_root()
+    parameters = {"threads": threads, **job.parameters}
+    log = job.output_dir / "logs" / f"{job.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "papermill", str(root / "notebooks" / f"{job.notebook}.ipynb"),
+               str(job.output), "--log-output", "--no-progress-bar", "-y", json.dumps(parameters)]
+    start = time.perf_counter()
+    with open(log, "w") as handle:
+        finished = subprocess.run(command, cwd=root, stdout=handle, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seconds = time.perf_counter() - start
+    if finished.returncode == 0:
+        job.done_marker.write_text(json.dumps(job.parameters))
+    tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-30:])
+    return job.name, finished.returncode == 0, seconds, tail
+
+
+def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> dict[str, bool]:
+    """Run the jobs not done yet (fold jobs before the renders that need them); report each one."""
+    todo = [job for job in jobs if not job.is_done()]
+    skipped = len(jobs) - len(todo)
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    outcome: dict[str, bool] = {}
+    bar = tqdm(total=len(todo), desc="jobs", unit="job")
+    if skipped:
+        print(f"{skipped} job(s) already done (logs/*.done), skipped")
+    client = None
+    if scheduler:
+        from dask.distributed import Client
+
+        client = Client(scheduler)
+    try:
+        for phase in (False, True):  # fold jobs and plain jobs first, then the renders
+            batch = [job for job in todo if job.render_only == phase
+                     and all(outcome.get(name, True) for name in job.depends_on)]
+            if client is not None:
+                from dask.distributed import as_completed as dask_completed
+
+                futures = [client.submit(run_job, job, threads, pure=False, key=f"job-{job.name}") for job in batch]
+                results = (future.result() for future in dask_completed(futures))
+            else:
+                pool = ProcessPoolExecutor(max_workers=workers)
+                results = (future.result() for future in as_completed([pool.submit(run_job, j, threads) for j in batch]))
+            for name, ok, seconds, tail in results:
+                outcome[name] = ok
+                bar.update()
+                bar.write(f"{'done  ' if ok else 'FAILED'} {name} ({seconds:.0f} s)"
+                          + ("" if ok else f"\n--- end of its log ---\n{tail}"))
+            if client is None:
+                pool.shutdown()
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("grid", help="the grid file (YAML)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel jobs (default: the CPU cores)")
+    parser.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--dry-run", action="store_true", help="list the jobs and exit")
+    args = parser.parse_args(argv)
+    jobs = load_grid(args.grid)
+    if args.dry_run:
+        for job in jobs:
+            state = "done" if job.is_done() else "to do"
+            print(f"{state:6s} {job.name}: {job.notebook} {json.dumps(job.parameters)}")
+        return 0
+    workers = args.workers or os.cpu_count() or 1
+    outcome = run_jobs(jobs, workers=workers, scheduler=args.scheduler)
+    failed = sorted(name for name, ok in outcome.items() if not ok)
+    print(f"{len(outcome) - len(failed)} job(s) finished, {len(failed)} failed" + (f": {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The batch runner: grids expand into jobs, jobs run resumably, failures are reported, Dask runs them too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ser_common import batch
+from ser_common.results import load_results
+
+#: The cheapest real job: the CkTIM notebook's PyTorch TIM with one TAB for one epoch.
+TINY = {"dataset": "synthetic", "models": "tim", "n_tabs": [1], "epochs": 1, "folds": 2, "progress": False}
+
+
+def _grid(tmp_path: Path, jobs: list[dict], defaults: dict | None = None) -> Path:
+    import yaml
+
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({"output_dir": str(tmp_path / "out"), "defaults": defaults or {}, "jobs": jobs}))
+    return path
+
+
+def test_grid_expands_into_named_jobs(tmp_path):
+    path = _grid(tmp_path, [
+        {"notebook": "03_glam", "name": "glam_{protocol}", "grid": {"protocol": ["stratified_10fold", "speaker_independent"]}},
+        {"notebook": "01_tim_net", "grid": {"seed": [1, 2]}, "split_folds": 3},
+    ], defaults={"dataset": "emodb"})
+    jobs = batch.load_grid(path)
+    names = [job.name for job in jobs]
+    assert names[:2] == ["glam_stratified_10fold", "glam_speaker_independent"]
+    assert jobs[0].parameters == {"dataset": "emodb", "protocol": "stratified_10fold"}
+    folds = [job for job in jobs if job.notebook == "01_tim_net" and not job.render_only]
+    renders = [job for job in jobs if job.render_only]
+    assert len(folds) == 6 and len(renders) == 2
+    assert folds[0].parameters["only_folds"] == [0] and "only_folds" not in renders[0].parameters
+    assert renders[0].depends_on == ["01_tim_net_seed-1.fold0", "01_tim_net_seed-1.fold1", "01_tim_net_seed-1.fold2"]
+
+
+def test_grid_errors_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="no_such_notebook"):
+        batch.load_grid(_grid(tmp_path, [{"notebook": "no_such_notebook"}]))
+    with pytest.raises(ValueError, match="same executed notebook"):
+        batch.load_grid(_grid(tmp_path, [{"notebook": "03_glam", "name": "x"}, {"notebook": "01_tim_net", "name": "x"}]))
+    with pytest.raises(FileNotFoundError):
+        batch.load_grid(tmp_path / "missing.yaml")
+
+
+@pytest.mark.notebook
+def test_jobs_run_resume_and_report_failures(tmp_path, synthetic_root, monkeypatch):
+    monkeypatch.setenv("SER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SER_RUNS_DIR", str(tmp_path / "runs"))
+    results_dir = tmp_path / "results"
+    path = _grid(tmp_path, [
+        {"notebook": "02_cktim_net", "name": "good", "parameters": {"results_dir": str(results_dir)}},
+        {"notebook": "02_cktim_net", "name": "bad", "parameters": {"epochs": "abc"}},
+    ], defaults={**TINY, "data_dir": str(synthetic_root), "max_folds": 1})
+    jobs = batch.load_grid(path)
+    outcome = batch.run_jobs(jobs, workers=2)
+    assert outcome == {"good": True, "bad": False}
+    assert (tmp_path / "out" / "good.ipynb").is_file()
+    assert "epochs" in (tmp_path / "out" / "logs" / "bad.log").read_text()  # the parameter error, in the log
+    (results_file,) = results_dir.glob("*.json")
+    assert len(load_results(results_file)["folds"]) == 1
+    again = batch.run_jobs(jobs, workers=1)  # the finished job is skipped, the failed one tried again
+    assert again == {"bad": False}
+
+
+@pytest.mark.notebook
+def test_folds_run_in_parallel_on_a_local_dask_cluster(tmp_path, synthetic_root, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    monkeypatch.setenv("SER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SER_RUNS_DIR", str(tmp_path / "runs"))
+    results_dir = tmp_path / "results"
+    path = _grid(tmp_path, [{"notebook": "02_cktim_net", "name": "split", "split_folds": 2,
+                             "parameters": {"results_dir": str(results_dir)}}],
+                 defaults={**TINY, "data_dir": str(synthetic_root)})
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster:
+        outcome = batch.run_jobs(batch.load_grid(path), workers=2, scheduler=cluster.scheduler_address)
+    assert outcome == {"split.fold0": True, "split.fold1": True, "split": True}
+    (results_file,) = results_dir.glob("*.json")
+    data = load_results(results_file)
+    assert sorted(data["folds"]) == ["0", "1"]  # both processes' folds kept in one file
+    assert json.loads((tmp_path / "out" / "logs" / "split.done").read_text())["epochs"] == 1

@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # pytest workers; CI machines have 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test browser lab html sync lock clean results-table
+.PHONY: venv demo test browser lab html student sync lock clean results-table reproduce
 
 venv: $(STAMP)
 
@@ -57,9 +57,21 @@ lab: venv
 html: venv
 	$(PY) tools/make_gallery.py results build/html
 
+## student: the student version of the lesson notebooks in build/student/: every worked solution
+## (### BEGIN SOLUTION ... ### END SOLUTION) replaced by a stub; OVERWRITE=1 replaces an earlier build
+student: venv
+	$(PY) tools/make_student.py notebooks build/student $(if $(OVERWRITE),--overwrite)
+
 ## sync: re-pair notebooks/*.ipynb with their py:percent twins after editing either side
 sync: venv
 	$(VENV)/bin/jupytext --sync notebooks/[0-9]*.ipynb
+
+## reproduce: the committed EMO-DB grid (results/emodb/grid.yaml) through the batch runner: resumes every
+## committed results file, trains only missing folds, re-renders the executed notebooks. Hours on 2 cores;
+## SCHEDULER=tcp://host:8786 runs it on a Dask cluster, WORKERS=N sets the parallel jobs.
+WORKERS ?= 2
+reproduce: venv
+	$(PY) -m ser_common.batch results/emodb/grid.yaml --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 ## results-table: regenerate the README's results table from the committed results/*/*.json
 ## (python -m ser_common.report; tests/test_leaderboard.py fails while the README's table is stale)

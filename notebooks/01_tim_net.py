@@ -395,7 +395,7 @@ plt.show()
 # utterances cluster more tightly than test ones; the gap is what the model memorised.
 
 # %%
-shown_fold = run.completed_folds[-1]
+shown_fold = exp.shown_fold(run)
 model = build_tim_net(X.shape[1:], len(class_names), n_tab=n_tab, dropout=dropout)
 model.load_weights(exp.ensure_weights(shown_fold, train_fold))
 embedding = np.asarray(embedding_model(model).predict_on_batch(X))
@@ -463,7 +463,7 @@ print(f"inference: {latency_ms:.1f} ms for one utterance (predict_on_batch)")
 #
 # Graded from ★ (a few lines) to ★★★ (a small experiment of your own). Each exercise is
 # followed by a worked solution; the student version made by `make student` (README, "For
-# teachers") replaces every solution with an empty cell. Terms in *italics* are in the
+# teachers") replaces every solution with a stub to fill in (`# YOUR CODE HERE`). Terms in *italics* are in the
 # [glossary](GLOSSARY.md).
 
 # %% [markdown]

@@ -486,7 +486,7 @@ trials[[*settings, "recipe", "folds run", "params", "UA", "WA", "median s/epoch"
 # %%
 if "cktim" in models:
     shown_n = min(n_tabs)
-    shown_fold = runs[("cktim", shown_n)].completed_folds[-1]
+    shown_fold = exp.shown_fold(runs[("cktim", shown_n)], suffix=".pt", variant={"model": "cktim", "n_tab": shown_n})
     trained = make_model("cktim", shown_n)
     trained.load_state_dict(torch.load(exp.ensure_weights(shown_fold, train_fold_for("cktim", shown_n), suffix=".pt",
                                                           variant={"model": "cktim", "n_tab": shown_n}),
@@ -518,7 +518,7 @@ if "cktim" in models:
 #
 # Graded from ★ (a few lines) to ★★★ (a small analysis of your own). Each exercise is
 # followed by a worked solution; the student version made by `make student` (README, "For
-# teachers") replaces every solution with an empty cell. Terms in *italics* are in the
+# teachers") replaces every solution with a stub to fill in (`# YOUR CODE HERE`). Terms in *italics* are in the
 # [glossary](GLOSSARY.md).
 
 # %% [markdown]

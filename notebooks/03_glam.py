@@ -363,7 +363,7 @@ ablation
 # mixing the network found useful.
 
 # %%
-shown_fold = run.completed_folds[-1]
+shown_fold = exp.shown_fold(run, suffix=".pt", variant={"variant": variants[0]})
 trained = build_glam(len(class_names), X.shape[1:], variant=variants[0])
 weights_file = exp.ensure_weights(shown_fold, train_fold_for(variants[0]), suffix=".pt", variant={"variant": variants[0]})
 trained.load_state_dict(torch.load(weights_file, map_location="cpu"))
@@ -428,7 +428,7 @@ print(f"inference: {latency_ms:.1f} ms for {len(segments)} windows")
 #
 # Graded from ★ (a few lines) to ★★★ (a small analysis of your own). Each exercise is
 # followed by a worked solution; the student version made by `make student` (README, "For
-# teachers") replaces every solution with an empty cell. Terms in *italics* are in the
+# teachers") replaces every solution with a stub to fill in (`# YOUR CODE HERE`). Terms in *italics* are in the
 # [glossary](GLOSSARY.md).
 
 # %% [markdown]

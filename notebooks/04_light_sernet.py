@@ -47,6 +47,41 @@
 # "speaker-independent" evaluation speaker-dependent, and the model on a device (TFLite,
 # float32 / float16 / int8).
 
+# %% [markdown]
+# ## Before you start
+#
+# **Learning objectives.** After this lesson you can
+#
+# * read Light-SERNet's three parallel kernel shapes (time, frequency, both) and work out the
+#   *receptive field* of each path, by hand and on the built model;
+# * count parameters and multiply-adds per layer, and explain why a fully convolutional
+#   network's parameter count does not depend on the size of its input while its compute does;
+# * say what the focal loss does to the loss of examples the model already gets right, and how
+#   γ sets it;
+# * recognise two ways an evaluation turns *speaker-dependent* (random 80/20 parts; a
+#   renaming bug) and one way it turns leaky (the epoch chosen on the test part);
+# * export a trained Keras model to TFLite in float32, float16 and int8, calibrate int8 on
+#   training data only, and measure size, accuracy and latency on the test fold.
+#
+# **Prerequisites.** Lesson 00 (the corpus, UA/WA, speaker-dependent splits, MFCCs as an
+# image) and lesson 01 (the training loop, protocols, leaky selection, results files); 2-D
+# convolutions, batch norm, average pooling, softmax and cross-entropy; Keras basics.
+# Definitions: [glossary](GLOSSARY.md).
+#
+# **Time (computer).** Synthetic corpus with the quick settings (`ser_notebooks.demo`: 1 of 5
+# folds, 30 epochs; `python -m ser_common.demo 04_light_sernet`): about 8.5 min on 2 shared
+# CPU cores, exercises included (505 s measured with that command while two EMO-DB trainings
+# ran; 3.3 min of it training, 4 min exercise 4). EMO-DB with the recipe is a long CPU job:
+# one training epoch took about 47 s at 1 thread while another job ran (the measurement
+# quoted in the README's note on Light-SERNet), so one 300-epoch fold is about 4 h and the 10
+# folds of a protocol about 39 h of one core: many hours even with both cores (`make
+# reproduce` runs folds in parallel). No EMO-DB fold has finished here yet (the committed
+# `results/emodb/light_sernet_stratified_10fold_best_val_e300_97aea11f.json` holds none).
+# Exercise 4 trains two small models on one fold for 5 epochs; on the synthetic corpus a
+# log-mel epoch took 6 to 7 times as long as an MFCC epoch (about 36 s against 5–6 s in the
+# demo runs), so at 47 s per MFCC epoch count on about half an hour on EMO-DB (arithmetic,
+# not measured).
+
 # %% tags=["parameters"]
 dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthetic
 data_dir = None  # None: $SER_DATA_DIR/<dataset>, else ./data/<dataset>
@@ -275,7 +310,7 @@ exp.all_runs()[["file", "protocol", "selection", "epochs", "folds run", "UA", "W
 # paper's "0.88 MB" matches the float16 file, not the float32 one.
 
 # %%
-shown_fold = run.completed_folds[-1]
+shown_fold = exp.shown_fold(run)
 fold = exp.folds[shown_fold]
 keras.mixed_precision.set_global_policy("float32")  # TFLite converts a float32 model
 model = build_light_sernet(X.shape[1:], len(class_names), dropout=dropout, l2=l2)
@@ -317,3 +352,197 @@ plt.show()
 #   "speaker-independent" code is defeated by a renaming bug.
 # * On a device, float16 halves the file at no cost in accuracy; int8 quarters it, and the
 #   table above says what it costs here.
+
+# %% [markdown]
+# ## Exercises
+#
+# Graded from ★ (a few lines) to ★★★ (a small experiment of your own). Each exercise is
+# followed by a worked solution; the student version made by `make student` (README, "For
+# teachers") replaces every solution with a stub to fill in (`# YOUR CODE HERE`). Terms in
+# *italics* are in the [glossary](GLOSSARY.md). The solutions reuse what the lesson built:
+# the features `X`, the fold `fold` and the trained float32 model `model` of section 8, and
+# its int8 export `classifier`.
+
+# %% [markdown]
+# ### Exercise 1 ★ · Where the focal loss goes
+#
+# The trained model of section 8 gives every **training** utterance of its fold the probability
+# p_t of its true class. Compute each utterance's loss under cross-entropy (γ = 0) and under
+# the focal loss (γ = 2), and for each the share of the total loss carried by the half of the
+# utterances the model is surest of (the higher p_t). Check that the mean of your focal
+# losses is what the recipe's Keras loss (`recipe.loss`) reports for the same probabilities.
+# By what factor does γ = 2 shrink the loss of an utterance at p_t = 0.5, 0.9 and 0.99?
+
+# %%
+### BEGIN SOLUTION
+train_probabilities = keras_training.predict_proba(model, X[fold.train])
+p_true = train_probabilities[np.arange(len(fold.train)), y[fold.train]]
+surest = p_true >= np.median(p_true)
+rows = []
+for g in (0.0, 2.0):
+    losses = focal_loss_numpy(p_true, g)
+    rows.append({"γ": g, "mean loss": losses.mean(),
+                 "share of the loss from the surer half": losses[surest].sum() / losses.sum()})
+keras_focal = float(recipe.loss({**exp.params, "loss": "focal", "gamma": 2.0})(y[fold.train], train_probabilities))
+print(f"{len(p_true)} training utterances: median p_t {np.median(p_true):.2f}, {np.mean(p_true > 0.5):.0%} above 0.5")
+print(pd.DataFrame(rows).set_index("γ").round(4))
+print(f"Keras focal loss (γ = 2): {keras_focal:.6f}; "
+      f"mean of the numpy losses: {focal_loss_numpy(p_true, 2.0).mean():.6f}")
+for p in (0.5, 0.9, 0.99):
+    print(f"p_t = {p}: the focal loss is (1 - p_t)^2 = {(1 - p) ** 2:g} times the cross-entropy")
+print("Under γ = 2 the utterances the model is surer of carry a smaller share of the loss (and of its gradient): "
+      "training spends its updates on the ones it still gets wrong.")
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 2 ★★ · What each path sees, by hand and through the built model
+#
+# Work out by hand the *receptive field* (frames × coefficients of the input) of one output
+# value of each parallel path after its convolution, after its 2 × 2 pool, and after each
+# block of the body (a kernel k adds (k − 1) · j, a pool multiplies the step j by its stride;
+# the map is only 40 coefficients wide). Compare with `receptive_fields` (section 2). Then
+# measure it on `model`: the gradient of one output value (at the centre of the map, summed
+# over channels) with respect to the input is non-zero exactly on the input cells that value
+# depends on. To see one path alone in the body, silence the other two (zero their kernels
+# in a copy of the model). How many milliseconds of audio does each path span before global
+# pooling?
+
+# %%
+### BEGIN SOLUTION
+import tensorflow as tf
+
+from papers.light_sernet.model import BODY, PATH_POOL, PATHS
+
+stages = [("path conv", None, (1, 1)), ("path pool", PATH_POOL, PATH_POOL)]
+for i, (_, kernel, pool) in enumerate(BODY, start=1):
+    stages += [(f"lflb{i} conv", kernel, (1, 1)), (f"lflb{i} pool", pool, pool)]
+stages.append(("pointwise conv", (1, 1), (1, 1)))
+layer_of = {"path conv": "path_{}_conv", "path pool": "path_{}_pool", "pointwise conv": "pointwise_conv"}
+table = receptive_fields(X.shape[2])
+probe_input = tf.convert_to_tensor(X[fold.test[:1]])
+rows = []
+for name, first_kernel in PATHS:
+    alone = keras.models.clone_model(model)  # a copy in which only this path reaches the body
+    alone.set_weights(model.get_weights())
+    for other, _ in PATHS:
+        if other != name:
+            kernel = alone.get_layer(f"path_{other}_conv").kernel
+            kernel.assign(np.zeros(kernel.shape, dtype="float32"))
+    field, step = [1, 1], [1, 1]
+    for stage, kernel, stride in stages:
+        kernel = first_kernel if kernel is None else kernel
+        for axis in (0, 1):
+            field[axis] += (kernel[axis] - 1) * step[axis]
+            step[axis] *= stride[axis]
+        layer_name = layer_of.get(stage, stage.replace(" ", "_")).format(name)
+        probe = keras.Model(alone.inputs, alone.get_layer(layer_name).output)
+        with tf.GradientTape() as tape:
+            tape.watch(probe_input)
+            out = probe(probe_input, training=False)
+            value = tf.reduce_sum(out[0, out.shape[1] // 2, out.shape[2] // 2])
+        support = np.abs(np.asarray(tape.gradient(value, probe_input))[0]).reshape(X.shape[1], X.shape[2]) > 0
+        frames, coefficients = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
+        rows.append({"path": name, "stage": stage, "by hand": f"{field[0]} x {min(field[1], X.shape[2])}",
+                     "receptive_fields()": table.loc[stage, name],
+                     "measured": f"{np.ptp(frames) + 1} x {np.ptp(coefficients) + 1}",
+                     "ms of audio": (field[0] - 1) * 16 + 64})
+fields = pd.DataFrame(rows).set_index(["stage", "path"]).unstack("path")
+print("by hand = receptive_fields() everywhere:", all(r["by hand"] == r["receptive_fields()"] for r in rows))
+print("by hand = measured everywhere:", all(r["by hand"] == r["measured"] for r in rows))
+fields.loc[[stage for stage, _, _ in stages]]
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 3 ★★ · float32 against int8 on the device
+#
+# Section 8's table gives each export's size and scores. (a) Divide each TFLite file's size
+# by the number of weights the model stores (`count_parameters(model, trainable=False)`,
+# batch-norm statistics included): how many bytes per weight, and how much is left for the
+# graph? (b) On the test fold, how often do the float32 and the int8 models predict the same
+# class, and how far apart are their probabilities? (c) Calibrate another int8 model on only
+# 8 training utterances instead of 200 (`to_tflite(..., calibration_size=8)`) and score it
+# too. Why must the calibration utterances never come from the test fold?
+
+# %%
+### BEGIN SOLUTION
+n_weights = count_parameters(model, trainable=False)
+exports = {
+    "float32": TFLiteClassifier(to_tflite(model, "float32")),
+    "float16": TFLiteClassifier(to_tflite(model, "float16")),
+    "int8, 200 calibration utterances": classifier,  # section 8's int8 export
+    "int8, 8 calibration utterances": TFLiteClassifier(to_tflite(model, "int8", representative=X[fold.train],
+                                                                 calibration_size=8, seed=seed)),
+}
+reference = exports["float32"].predict_proba(X[fold.test])
+rows = []
+for name, exported in exports.items():
+    proba = exported.predict_proba(X[fold.test])
+    scores = metrics.evaluate(y[fold.test], proba.argmax(axis=1), len(class_names))
+    bytes_per_weight = {"float32": 4, "float16": 2}.get(name, 1)
+    rows.append({"TFLite": name, "bytes": exported.size_bytes, "bytes per weight": exported.size_bytes / n_weights,
+                 "beyond the weights (kB)": (exported.size_bytes - bytes_per_weight * n_weights) / 1e3,
+                 "UA": 100 * scores["ua"], "WA": 100 * scores["wa"],
+                 "same class as float32 (%)": 100 * np.mean(proba.argmax(axis=1) == reference.argmax(axis=1)),
+                 "max |Δp| vs float32": np.abs(proba - reference).max()})
+print(f"{n_weights:,} weights stored (trainable and batch-norm statistics); test fold: {len(fold.test)} utterances")
+print("float32 is 4 bytes per weight and little else (batch norm is folded into the convolutions, which saves about "
+      "what the graph costs); int8 adds int32 biases and per-channel scales.")
+print("Where the float32 probabilities are nearly tied (a model trained only a few epochs), tiny int8 rounding errors "
+      "flip the predicted class: read the agreement next to the max |Δp|.")
+print("Calibration sets the int8 ranges of the activations; ranges fitted on the test utterances would be tuned to "
+      "exactly the inputs being scored, a (small) leak of the test data into the model.")
+pd.DataFrame(rows).set_index("TFLite").round(3)
+### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 4 ★★★ · MFCCs or a log-mel spectrogram?
+#
+# The official code can also feed the 128-band log-mel spectrogram or the 513-bin magnitude
+# spectrogram instead of the 40 MFCCs (`input_type`). (a) Without training: how do the
+# parameter count and the multiply-adds per utterance change with each input (`macs_table`
+# on an input of that width)? Why does the parameter count not change at all? (b) Extract the
+# log-mel features of the corpus (`feature_spec` of `papers/light_sernet/features.py` with
+# the other `input_type`, through `extract_features`, which caches them) and train, on the
+# training part of section 8's fold, one small model per input: the same seed and recipe, a
+# sixth of `epochs` but at most 5, the last epoch kept. Compare their test UAs and seconds
+# per epoch. What would you need before calling one input better?
+
+# %%
+### BEGIN SOLUTION
+from papers.light_sernet.features import feature_spec
+from ser_common.features import extract_features
+
+base_spec = feature_spec({**exp.params, "input_type": "mfcc"})
+widths = {"mfcc": base_spec.n_mfcc, "mel_spectrogram": base_spec.n_mels, "spectrogram": base_spec.n_fft // 2 + 1}
+cost = []
+for kind, width in widths.items():
+    layers_cost = macs_table((X.shape[1], width, 1), len(class_names))
+    cost.append({"input": f"{kind} ({X.shape[1]} x {width})",
+                 "trainable parameters": int(layers_cost["params_trainable"].iloc[-1]),
+                 "MMACs per utterance": layers_cost["macs"].iloc[-1] / 1e6})
+print(pd.DataFrame(cost).set_index("input").round(1))
+print("Same parameters: every kernel slides over the map and global average pooling removes its size; "
+      "the multiply-adds grow with the number of positions the kernels visit.\n")
+
+other = "mel_spectrogram" if input_type == "mfcc" else "mfcc"
+other_X, other_y, other_rows = extract_features(exp.manifest, feature_spec({**exp.params, "input_type": other}),
+                                                errors=bad_files, progress=False)
+assert np.array_equal(other_y, y) and list(other_rows["path"]) == list(exp.manifest["path"])
+small_epochs = min(5, max(1, epochs // 6))  # 1 with the test settings, 5 with the demo's and the recipe's
+rows = []
+for name, features in ((input_type, X), (other, other_X)):
+    keras.backend.clear_session()
+    small = build_light_sernet(features.shape[1:], len(class_names), dropout=dropout, l2=l2, seed=seed)
+    start = time.perf_counter()
+    keras_training.fit(small, (features[fold.train], y[fold.train]), None, epochs=small_epochs, batch_size=batch_size,
+                       optimizer=recipe.optimizer(exp.params), loss=recipe.loss(exp.params), lr_schedule=schedule,
+                       jit_compile=jit_compile, seed=seed, progress=False)
+    seconds = (time.perf_counter() - start) / small_epochs
+    scores = metrics.evaluate(y[fold.test], keras_training.predict(small, features[fold.test]), len(class_names))
+    rows.append({"input": f"{name} {features.shape[1:]}", "UA": 100 * scores["ua"], "WA": 100 * scores["wa"],
+                 "s / epoch (first epoch compiles)": seconds})
+print(f"{small_epochs} epochs, last epoch, one fold ({fold.name}), same seed:")
+print(pd.DataFrame(rows).set_index("input").round(2))
+print("One fold and one seed are one draw: before calling one input better, repeat over the folds (and seeds) of a "
+      "protocol and compare paired per-fold differences (lesson 05).")
+### END SOLUTION

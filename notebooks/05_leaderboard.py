@@ -503,7 +503,7 @@ print("\n".join(report.readme_block(sorted(committed.glob("*.json"))).splitlines
 #
 # Graded from ★ (a few lines, using what this notebook computed) to ★★★ (a small study of
 # your own). Each exercise is followed by a worked solution; the student version made by
-# `make student` (see the README, "For teachers") replaces every solution with an empty cell.
+# `make student` (see the README, "For teachers") replaces every solution with a stub to fill in (`# YOUR CODE HERE`).
 # Words in *italics* are defined in the [glossary](GLOSSARY.md).
 
 # %% [markdown]

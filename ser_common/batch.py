@@ -14,13 +14,16 @@ A grid file::
         grid: {protocol: [stratified_10fold, speaker_independent]}   # one job per combination
         parameters: {results_dir: results/emodb}
         split_folds: 10                  # optional: one job per fold (parameter only_folds), then a render
+      - notebook: 05_leaderboard
+        after_all: true                  # optional: runs once every job above it has finished
 
 Each job is one papermill run of a notebook, which records every fold in its results file
 as it finishes; a job that finished is marked in ``<output_dir>/logs/<name>.done`` and
 skipped next time (with the same parameters), and an interrupted one resumes its folds. A
 failed job is reported with the end of its log and the others go on. ``split_folds`` runs
 the folds of one results file in parallel (the file is locked and merged, see
-:mod:`ser_common.results`) and then renders the notebook once over all of them.
+:mod:`ser_common.results`; their executed copies go to ``logs/``) and then renders the
+notebook once over all of them. ``after_all`` jobs (a leaderboard) run last.
 
 Jobs share the machine: each gets ``threads = cores // workers`` unless its parameters
 say otherwise. With ``--scheduler`` the jobs run on the workers of a Dask distributed
@@ -57,10 +60,12 @@ class Job:
     output_dir: Path
     render_only: bool = False  # the final render of a split job (all folds done)
     depends_on: list[str] = field(default_factory=list)
+    phase: int = 0  # 0: fold and plain jobs, 1: renders of split jobs, 2: after_all jobs
+    scratch: bool = False  # a fold part: its executed copy goes to logs/, only the render is kept
 
     @property
     def output(self) -> Path:
-        return self.output_dir / f"{self.name}.ipynb"
+        return self.output_dir / ("logs" if self.scratch else "") / f"{self.name}.ipynb"
 
     @property
     def done_marker(self) -> Path:
@@ -90,11 +95,13 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
             parameters = {**(grid.get("defaults") or {}), **(entry.get("parameters") or {}), **dict(zip(axes, values))}
             name = entry.get("name", notebook + "".join(f"_{k}-{v}" for k, v in zip(axes, values))).format(**parameters)
             if entry.get("split_folds"):
-                parts = [Job(notebook, f"{name}.fold{i}", {**parameters, "only_folds": [i]}, output_dir)
+                parts = [Job(notebook, f"{name}.fold{i}", {**parameters, "only_folds": [i]}, output_dir, scratch=True)
                          for i in range(int(entry["split_folds"]))]
                 jobs += parts
-                jobs.append(Job(notebook, name, parameters, output_dir, render_only=True,
+                jobs.append(Job(notebook, name, parameters, output_dir, render_only=True, phase=1,
                                 depends_on=[part.name for part in parts]))
+            elif entry.get("after_all"):
+                jobs.append(Job(notebook, name, parameters, output_dir, phase=2, depends_on=[j.name for j in jobs]))
             else:
                 jobs.append(Job(notebook, name, parameters, output_dir))
     names = [job.name for job in jobs]
@@ -107,7 +114,9 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
 def run_job(job: Job, threads: int) -> tuple[str, bool, float, str]:
     """Run one job in a papermill subprocess; returns (name, ok, seconds, end of the log)."""
     root = repository_root()
-    parameters = {"threads": threads, **job.parameters}
+    source = root / "notebooks" / f"{job.notebook}.py"
+    has_threads = source.is_file() and "\nthreads = " in source.read_text(encoding="utf-8")
+    parameters = {**({"threads": threads} if has_threads else {}), **job.parameters}
     log = job.output_dir / "logs" / f"{job.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "papermill", str(root / "notebooks" / f"{job.notebook}.ipynb"),
@@ -138,9 +147,16 @@ def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> 
 
         client = Client(scheduler)
     try:
-        for phase in (False, True):  # fold jobs and plain jobs first, then the renders
-            batch = [job for job in todo if job.render_only == phase
-                     and all(outcome.get(name, True) for name in job.depends_on)]
+        for phase in (0, 1, 2):  # fold jobs and plain jobs first, then the renders, then after_all jobs
+            batch = []
+            for job in (job for job in todo if job.phase == phase):
+                failed = [name for name in job.depends_on if not outcome.get(name, True)]
+                if failed:
+                    outcome[job.name] = False
+                    bar.update()
+                    bar.write(f"NOT RUN {job.name}: it needs {failed}, which failed")
+                else:
+                    batch.append(job)
             if client is not None:
                 from dask.distributed import as_completed as dask_completed
 

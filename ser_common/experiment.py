@@ -295,10 +295,22 @@ class Experiment:
                 selected_epoch=fit.selected_epoch if fit else None, selection=fit.selection if fit else None,
                 extra={"name": fold.name, "test_index": fold.test.tolist(), "y_pred": y_pred.tolist(),
                        "n_train": int(fold.train.size), "n_val": int(fold.val.size), "device": device,
+                       "framework": model_info.get("framework"),
                        **outcome.extra})
             print(f"{fold.name}: UA {scores['ua']:.4f}  WA {scores['wa']:.4f}  macro-F1 {scores['macro_f1']:.4f}  "
                   f"({wall:.0f} s)")
         return run
+
+    def shown_fold(self, run: results_module.RunResults, *, suffix: str = ".weights.h5",
+                   variant: Mapping | None = None) -> int:
+        """The recorded fold a lesson's figures use: one whose weights are saved here if any
+        (nothing to retrain), else one this job was asked to run (``only_folds``), else the last."""
+        done = run.completed_folds
+        if not done:
+            raise ValueError(f"{run.path} has no finished fold yet: run the training cell first")
+        with_weights = [i for i in done if self.weights_path(i, suffix, variant).exists()]
+        asked = [i for i in done if self.params.get("only_folds") and i in self.params["only_folds"]]
+        return (with_weights or asked or done)[-1]
 
     def ensure_weights(self, fold_index: int, train_fold: Callable[[Fold], FoldOutcome], *,
                        suffix: str = ".weights.h5", variant: Mapping | None = None) -> Path:

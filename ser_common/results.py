@@ -480,13 +480,17 @@ class RunResults:
         Setting a key again with the same value is fine (e.g. once per fold); a
         different value raises ``ValueError``, because one run must use one model.
         Run-environment details that may change on resume (device, hostname) belong in
-        a fold's ``extra`` instead.
+        a fold's ``extra`` instead; ``framework`` (``"torch 2.13.0+cpu"``) only has to name
+        the same library (the experiment records each fold's own version).
         """
         converted = _round_trip(info, "model info")
         with _locked(self._path):
             self._reload()
             model = self._data["model"]
-            changed = [name for name, value in converted.items() if name in model and not _same(model[name], value)]
+            # A resumed run may use another build of the same framework (a GPU machine's torch for
+            # some folds): the library must match, its version is recorded with each fold instead.
+            changed = [name for name, value in converted.items() if name in model and not (
+                _same(model[name], value) or name == "framework" and str(model[name]).split()[:1] == str(value).split()[:1])]
             if changed:
                 details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
                 raise ValueError(f"model info in {self._path} differs from what this run sets ({details}); one results "

@@ -84,3 +84,24 @@ def test_folds_run_in_parallel_on_a_local_dask_cluster(tmp_path, synthetic_root,
     data = load_results(results_file)
     assert sorted(data["folds"]) == ["0", "1"]  # both processes' folds kept in one file
     assert json.loads((tmp_path / "out" / "logs" / "split.done").read_text())["epochs"] == 1
+
+
+def test_the_committed_emodb_grid_loads_and_names_only_real_parameters():
+    """`make reproduce` reads results/emodb/grid.yaml: every job must name parameters its notebook has."""
+    jobs = batch.load_grid(Path(__file__).resolve().parents[1] / "results" / "emodb" / "grid.yaml")
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    for job in jobs:
+        source = (notebooks / f"{job.notebook}.py").read_text(encoding="utf-8")
+        for name in job.parameters:
+            assert f"\n{name} = " in source, f"grid job {job.name}: {job.notebook} has no parameter {name!r}"
+    leaderboard = next(job for job in jobs if job.notebook == "05_leaderboard")
+    assert leaderboard.phase == 2 and len(leaderboard.depends_on) == len(jobs) - 1
+    assert all(job.output.parent.name == "logs" for job in jobs if job.scratch)
+
+
+def test_a_job_whose_dependency_failed_is_reported_not_silently_dropped(tmp_path, capsys):
+    path = _grid(tmp_path, [{"notebook": "00_data_tour", "name": "broken", "parameters": {"dataset": "no_such_corpus"}},
+                            {"notebook": "05_leaderboard", "name": "board", "after_all": True}])
+    outcome = batch.run_jobs(batch.load_grid(path), workers=1)
+    assert outcome == {"broken": False, "board": False}
+    assert "NOT RUN board: it needs ['broken'], which failed" in capsys.readouterr().out

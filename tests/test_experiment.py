@@ -264,6 +264,16 @@ def test_ensure_weights_retrains_a_fold_when_its_weights_are_missing(tmp_path, s
         exp.ensure_weights(2, lambda fold: FoldOutcome(y_pred=exp.y_utterance[fold.test]))
 
 
+def test_shown_fold_prefers_saved_weights_then_the_folds_asked_for(tmp_path, synthetic_root, quick_features):
+    exp = tim_net(synthetic_root, tmp_path, folds=3, only_folds=[0, 1])
+    exp.load_features()
+    run = exp.run(perfect(exp), model_info={"name": "perfect"})
+    assert run.completed_folds == [0, 1]
+    assert exp.shown_fold(run) == 1  # no weights anywhere: the last fold this job ran
+    exp.weights_path(0).write_bytes(b"weights")
+    assert exp.shown_fold(run) == 0  # fold 0's weights are here: nothing to retrain
+
+
 def test_variants_get_their_own_named_files(tmp_path, synthetic_root, quick_features):
     exp = Experiment("cktim_net", cktim_net_parameters(synthetic_root, tmp_path / "runs", max_folds=1))
     exp.load_features()

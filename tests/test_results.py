@@ -177,6 +177,17 @@ def test_model_info_and_to_frame(tmp_path):
     assert {"ua", "macro_f1", "selected_epoch", "epochs"} <= set(frame.columns)
 
 
+def test_a_run_resumed_under_another_build_of_its_framework_is_accepted(tmp_path):
+    """GLAM folds trained on a GPU machine (torch 2.11 CUDA) are rendered here (torch 2.13 CPU)."""
+    run = open_run(tmp_path / "r.json")
+    run.set_model_info(framework="torch 2.11.0+cu130", param_count=10)
+    resumed = open_run(tmp_path / "r.json")
+    resumed.set_model_info(framework="torch 2.13.0+cpu", param_count=10)  # same library: fine
+    assert load_results(resumed.path)["model"]["framework"] == "torch 2.11.0+cu130"
+    with pytest.raises(ValueError, match="framework"):
+        resumed.set_model_info(framework="keras 3.15.1")  # another library: another model
+
+
 def test_resume_with_same_model_info_leaves_file_untouched(tmp_path):
     path = tmp_path / "r.json"
     run = open_run(path)

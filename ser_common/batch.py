@@ -38,6 +38,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -124,7 +125,10 @@ def run_job(job: Job, threads: int) -> tuple[str, bool, float, str]:
     start = time.perf_counter()
     with open(log, "w") as handle:
         finished = subprocess.run(command, cwd=root, stdout=handle, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                  # its own numba cache: parallel kernels compiling librosa's functions into
+                                  # one shared cache are the suspected cause of segfaults seen in tests
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1", "NUMBA_CACHE_DIR": os.path.join(
+                                      tempfile.gettempdir(), "ser-notebooks-numba", job.name)})
     seconds = time.perf_counter() - start
     if finished.returncode == 0:
         job.done_marker.write_text(json.dumps(job.parameters))

@@ -576,7 +576,10 @@ def _format_percent(value: object, std: object = None) -> str:
 
 def _ours(aggregate: Mapping, key: str) -> str:
     """A fold-averaged metric of ours as ``"mean ± std"`` in percent (``"–"`` if not recorded)."""
-    return _format_percent(aggregate[key]["mean"] * 100, aggregate[key]["std"] * 100) if key in aggregate else "–"
+    if key not in aggregate:
+        return "–"
+    one_fold = aggregate[key].get("n", 2) < 2  # a spread needs two folds: show no "± 0.00"
+    return _format_percent(aggregate[key]["mean"] * 100, None if one_fold else aggregate[key]["std"] * 100)
 
 
 def run_selection(data: Mapping) -> str:

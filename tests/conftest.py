@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# librosa compiles numba functions with cache=True into its own __pycache__; two pytest workers
+# (and their nbval kernels) compiling the same function at once is the suspected cause of kernel
+# segfaults seen in fresh environments. Each worker gets its own numba cache (set before any import).
+os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+    tempfile.gettempdir(), f"ser-notebooks-numba-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}")
 
 REPO = Path(__file__).resolve().parents[1]
 #: The shared data folder beside the checkout (CI has it; a user's clone usually does not).

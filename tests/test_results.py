@@ -336,10 +336,10 @@ def test_summary_table_and_markdown_report(tmp_path, capsys):
     run.set_model_info(name="TIM-Net", param_count=10)
     run.add_fold(0, metrics=evaluate([0, 1, 1], [0, 1, 0], 2), wall_time_s=1.0, epoch_times_s=[0.5, 0.7])
     table = summary_table([run.path])
-    assert table.loc[0, "UA"] == "75.00 ± 0.00" and table.loc[0, "folds run"] == 1
+    assert table.loc[0, "UA"] == "75.00" and table.loc[0, "folds run"] == 1  # one fold: no spread shown
     assert table.loc[0, "median s/epoch"] == 0.6 and table.loc[0, "model"] == "TIM-Net"
     assert main([str(run.path), "--columns", "model", "UA"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["| model | UA |", "|---|---|", "| TIM-Net | 75.00 ± 0.00 |"]
+    assert capsys.readouterr().out.splitlines() == ["| model | UA |", "|---|---|", "| TIM-Net | 75.00 |"]
 
 
 def test_two_writers_of_one_file_merge_their_folds_and_model_info(tmp_path):

@@ -48,6 +48,19 @@ OFFICIAL_PROTOCOL_HOURS = 2.5
 TARGET_PROTOCOL_MINUTES = 50
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its wide-vector extensions: XLA's CPU code depends on them, so
+    figures from machines with and without AVX-512 / AMX are not comparable."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    wide = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if flag in flags]
+    return f"{name} ({', '.join(wide) or 'no AVX2'})"
+
+
 def make_data(n: int, steps: int, n_mfcc: int, n_classes: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     # Raw MFCC-like scale (TIM-Net uses no normalisation; c0 is large and negative).
@@ -127,7 +140,7 @@ def main() -> None:
         return
 
     print(f"# TIM-Net speed, {datetime.date.today()}, TF {tf.__version__}, Keras {keras.__version__}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+          f"{os.cpu_count()} CPUs, {cpu_model()}")
     x, y = make_data(args.n_train, args.steps, 39, args.classes)
     warmup = 2
     rows = []

@@ -119,6 +119,7 @@ exp
 # %%
 # %matplotlib inline
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -475,6 +476,81 @@ trials["recipe"] = np.where((trials["normalize"] != "none") | (trials["learning_
                             "deviation from the original", "original")
 trials[[*settings, "recipe", "folds run", "params", "UA", "WA", "median s/epoch", "folds"]].sort_values(
     ["model", "n_tab", "kernel_generator", "omega_0", "seed"])
+
+# %% [markdown]
+# **Each trial against the original recipe, fold by fold.** A trial changes one knob of the
+# original recipe (`recipe.ORIGINAL`) and keeps everything else, the folds included, so it is
+# paired with the original-recipe CkTIM of the same number of TABs and seed: the mean per-fold
+# change of UA, the folds it improved, a Wilcoxon signed-rank p-value, and the two symptoms of
+# the training instability (the first epoch's training loss and the largest validation
+# cross-entropy, medians over folds).
+
+# %%
+runs_on_disk = {Path(path).name: results.load_results(path) for path in trials.attrs.get("paths", [])}
+
+
+def changed_knobs(data: dict) -> dict:
+    return {knob: data["params"].get(knob) for knob, value in recipe.ORIGINAL.items() if data["params"].get(knob) != value}
+
+
+def instability(data: dict) -> tuple[float, float]:
+    folds = data["folds"].values()
+    return (float(np.median([fold["history"]["loss"][0] for fold in folds])),
+            float(np.median([max(fold["history"]["val_loss"]) for fold in folds])))
+
+
+def original_of(data: dict) -> dict | None:
+    same = ("model", "n_tab", "seed", "folds_fingerprint")
+    return next((other for other in runs_on_disk.values() if not changed_knobs(other)
+                 and all(other["params"].get(key) == data["params"].get(key) for key in same)), None)
+
+
+paired_trials = []
+for data in runs_on_disk.values():
+    base = original_of(data) if data["params"]["model"] == "cktim" else None
+    if base is None:
+        continue
+    test = results.paired_test(data, base, "ua") if changed_knobs(data) else None
+    first_loss, worst_val = instability(data)
+    paired_trials.append({
+        "TABs": data["params"]["n_tab"],
+        "trial": ", ".join(f"{knob} = {value}" for knob, value in changed_knobs(data).items()) or "original recipe",
+        "folds": len(data["folds"]), "UA": f"{100 * data['aggregate']['ua']['mean']:.2f}",
+        "Δ UA vs original (points)": None if test is None else round(100 * test["mean_difference"], 2),
+        "folds improved": None if test is None else f"{int(np.sum(np.array(test['differences']) > 0))} / {test['n']}",
+        "Wilcoxon p": None if test is None or test["p_value"] is None else round(test["p_value"], 3),
+        "first-epoch loss": f"{first_loss:.3g}", "largest val CE (nats)": f"{worst_val:.3g}"})
+(pd.DataFrame(paired_trials).sort_values(["TABs", "trial"]).set_index(["TABs", "trial"])
+ if paired_trials else "no trial shares its folds with an original-recipe CkTIM run yet")
+
+# %% [markdown]
+# **ω₀ against run-to-run noise.** Section 1 showed that ω₀ = 24, 25 and 26 make practically
+# the same kernels from the same weights. Trained, they still differ: the ε of the batch norm is
+# a tiny perturbation, and a long training run amplifies any perturbation into a different run.
+# If ω₀ itself mattered, one value would be ahead in most folds; if it does not, the lines
+# cross and the spread between ω₀ values within a fold is as large as the differences between
+# any two training runs.
+
+# %%
+omega_runs = {data["params"]["omega_0"]: data for data in runs_on_disk.values()
+              if data["params"]["model"] == "cktim" and data["params"]["n_tab"] == min(n_tabs)
+              and set(changed_knobs(data)) <= {"omega_0"} and original_of(data) is not None}
+if len(omega_runs) >= 2:
+    common = sorted(set.intersection(*(set(data["folds"]) for data in omega_runs.values())), key=int)
+    ua = np.array([[100 * data["folds"][k]["metrics"]["ua"] for k in common] for data in omega_runs.values()])
+    fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
+    for w0, row in zip(omega_runs, ua):
+        ax.plot([int(k) + 1 for k in common], row, marker="o", label=f"ω₀ = {w0:g}")
+    ax.set(xlabel="fold", ylabel="UA (%)", title=f"CkTIM-{min(n_tabs)}, the same folds and seed, three ω₀")
+    ax.legend()
+    plt.show()
+    leader = np.argmax(ua, axis=0)
+    print(f"{len(common)} common folds; the best ω₀ per fold: " + ", ".join(f"{list(omega_runs)[i]:g}" for i in leader))
+    print(f"spread between ω₀ values within a fold (std, mean over folds): {ua.std(axis=0).mean():.2f} points; "
+          f"spread of the fold means over ω₀: {ua.mean(axis=1).std():.2f} points; "
+          f"fold-to-fold std of one run: {ua.std(axis=1).mean():.2f} points")
+else:
+    print("fewer than two ω₀ values were run on the same folds; run this notebook with omega_0=24 and 26 (README)")
 
 # %% [markdown]
 # ## 10. Trained kernels

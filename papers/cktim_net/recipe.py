@@ -22,6 +22,11 @@ LR_PATIENCE = 5
 LABEL_SMOOTHING = 0.1
 DROPOUT = 0.1
 
+#: The original project's setting of each knob the trials turn (the reported runs): a run that
+#: differs in any of them is a trial, paired with the original-recipe run on the same folds.
+ORIGINAL = {"kernel_generator": "conv", "generator_activation": "sin", "omega_0": 25.0, "augment": False,
+            "normalize": "none", "learning_rate": LEARNING_RATE, "epochs": EPOCHS}
+
 MONITOR = "val_loss"
 SELECTIONS = ("best_val", "last")
 

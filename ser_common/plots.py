@@ -36,14 +36,6 @@ def _check_class_names(class_names: Sequence[str], n_classes: int, what: str) ->
 # ----------------------------------------------------------------------------- training curves
 
 
-def _history_dict(history: object, position: int) -> Mapping:
-    # FitResult objects carry the dict in .history; accept them as well as plain dicts.
-    history = getattr(history, "history", history)
-    if not isinstance(history, Mapping):
-        raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), got {type(history).__name__}")
-    return history
-
-
 def training_curves(
     histories: Sequence[Mapping],
     keys: Sequence[Sequence[str]] = (("loss", "val_loss"), ("accuracy", "val_accuracy")),
@@ -78,7 +70,10 @@ def training_curves(
         raise ValueError("histories is empty: pass one history dict per fold")
     if isinstance(keys, str) or any(isinstance(group, str) for group in keys):
         raise TypeError('keys must be a sequence of key groups, e.g. (("loss", "val_loss"),); wrap single keys in a tuple')
-    histories = [_history_dict(history, position) for position, history in enumerate(histories)]
+    histories = [getattr(history, "history", history) for history in histories]  # FitResult objects carry .history
+    for position, history in enumerate(histories):
+        if not isinstance(history, Mapping):
+            raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), got {type(history).__name__}")
     for group in keys:
         for key in group:
             missing = [position for position, history in enumerate(histories) if key not in history]

@@ -84,7 +84,16 @@ class Fold:
 
     def __post_init__(self) -> None:
         for part in _PARTS:
-            object.__setattr__(self, part, _as_index_array(getattr(self, part), part))
+            array = np.asarray(getattr(self, part))
+            if array.size == 0:
+                array = np.empty(0, dtype=np.int64)
+            if array.ndim != 1:
+                raise ValueError(f"Fold.{part} must be a 1-D array of row indices, got shape {array.shape}")
+            if not np.issubdtype(array.dtype, np.integer):
+                raise ValueError(f"Fold.{part} must hold integer row indices, got dtype {array.dtype}")
+            array = np.sort(array.astype(np.int64))
+            array.flags.writeable = False
+            object.__setattr__(self, part, array)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fold):
@@ -103,19 +112,6 @@ class Fold:
             f"Fold(index={self.index}, name={self.name!r}, "
             f"n_train={self.train.size}, n_val={self.val.size}, n_test={self.test.size})"
         )
-
-
-def _as_index_array(values: object, part: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.size == 0:
-        array = np.empty(0, dtype=np.int64)
-    if array.ndim != 1:
-        raise ValueError(f"Fold.{part} must be a 1-D array of row indices, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"Fold.{part} must hold integer row indices, got dtype {array.dtype}")
-    array = np.sort(array.astype(np.int64))
-    array.flags.writeable = False
-    return array
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -38,14 +38,6 @@ __all__ = ["FeatureSpec", "default_cache_dir", "extract_features", "file_digest"
 Errors = Literal["raise", "skip"]
 
 
-def _percentile_normalize(signal: np.ndarray, percentile: float, source: str) -> np.ndarray:
-    """Divide by the ``percentile`` of ``|signal|`` and clip to [-1, 1]."""
-    scale = float(np.percentile(np.abs(signal), percentile))
-    if scale <= 0.0:
-        raise AudioError(f"{source} is silent (its {percentile}th amplitude percentile is 0); cannot normalise it")
-    return np.clip(signal / scale, -1.0, 1.0).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class FeatureSpec:
     """Every choice that turns a recording into a feature matrix.
@@ -186,7 +178,11 @@ class FeatureSpec:
             signal = fix_length(signal, length, self.align)
         if self.normalize_percentile is not None:
             # Normalised before padding, so the padding's zeros do not move the percentile.
-            signal = _percentile_normalize(signal, self.normalize_percentile, str(path))
+            scale = float(np.percentile(np.abs(signal), self.normalize_percentile))
+            if scale <= 0.0:
+                raise AudioError(f"{path} is silent (its {self.normalize_percentile}th amplitude percentile is 0); "
+                                 "cannot normalise it")
+            signal = np.clip(signal / scale, -1.0, 1.0).astype(np.float32)
         if length is not None:
             signal = fix_length(signal, length, self.align)
         return self.segment(signal, source=str(path)) if self.segmented else signal

@@ -73,7 +73,8 @@ def training_curves(
     histories = [getattr(history, "history", history) for history in histories]  # FitResult objects carry .history
     for position, history in enumerate(histories):
         if not isinstance(history, Mapping):
-            raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), got {type(history).__name__}")
+            raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), "
+                            f"got {type(history).__name__}")
     for group in keys:
         for key in group:
             missing = [position for position, history in enumerate(histories) if key not in history]
@@ -330,8 +331,8 @@ def tsne(
     for index, name in enumerate(names):
         members = classes == index
         if members.any():
-            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members], color=palette(index % palette.N),
-                       label=name)
+            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members],
+                       color=palette(index % palette.N), label=name)
     ax.set_title(f"t-SNE (perplexity {clipped:g}, seed {seed})")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -284,8 +284,8 @@ def speaker_independent(
         if train_speakers.size <= val_speakers:
             test_speakers = np.unique(speaker_ids[test])
             raise ValueError(
-                f"{names[index]} tests on speakers {', '.join(map(str, test_speakers))} and leaves {train_speakers.size} "
-                f"speaker(s) for training, not enough for val_speakers={val_speakers} plus at least one training "
+                f"{names[index]} tests on speakers {', '.join(map(str, test_speakers))} and leaves "
+                f"{train_speakers.size} speaker(s) for training, not enough for val_speakers={val_speakers} plus at least one training "
                 f"speaker: this fold needs at least {test_speakers.size + val_speakers + 1} speakers in all; lower "
                 "val_speakers or use more splits"
             )

@@ -124,8 +124,8 @@ def load_audio(
     duration = signal.shape[0] / native_sr
     if duration < min_duration:
         raise AudioError(
-            f"audio file {path} lasts {duration:.3f} s, shorter than the required {min_duration:.3f} s; "
-            "lower min_duration or pad short files (see the feature preset's short-file policy)."
+            f"audio file {path} lasts {duration:.3f} s, shorter than the {min_duration:g} s required; "
+            "truncated or not speech? Remove it, or lower min_duration (a FeatureSpec's min_duration_s)."
         )
     if sr is not None and sr != native_sr:
         try:

@@ -145,11 +145,13 @@ def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> 
     bar = tqdm(total=len(todo), desc="jobs", unit="job")
     if skipped:
         print(f"{skipped} job(s) already done (logs/*.done), skipped")
-    client = None
-    if scheduler:
+    if scheduler:  # a Dask cluster, through the same concurrent.futures interface as the local pool
         from dask.distributed import Client
 
         client = Client(scheduler)
+        executor = client.get_executor(pure=False)
+    else:
+        client, executor = None, ProcessPoolExecutor(max_workers=workers)
     try:
         for phase in (0, 1, 2):  # fold jobs and plain jobs first, then the renders, then after_all jobs
             batch = []
@@ -161,23 +163,15 @@ def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> 
                     bar.write(f"NOT RUN {job.name}: it needs {failed}, which failed")
                 else:
                     batch.append(job)
-            if client is not None:
-                from dask.distributed import as_completed as dask_completed
-
-                futures = [client.submit(run_job, job, threads, pure=False, key=f"job-{job.name}") for job in batch]
-                results = (future.result() for future in dask_completed(futures))
-            else:
-                pool = ProcessPoolExecutor(max_workers=workers)
-                results = (future.result() for future in as_completed([pool.submit(run_job, j, threads) for j in batch]))
-            for name, ok, seconds, tail in results:
+            for future in as_completed([executor.submit(run_job, job, threads) for job in batch]):
+                name, ok, seconds, tail = future.result()
                 outcome[name] = ok
                 bar.update()
                 bar.write(f"{'done  ' if ok else 'FAILED'} {name} ({seconds:.0f} s)"
                           + ("" if ok else f"\n--- end of its log ---\n{tail}"))
-            if client is None:
-                pool.shutdown()
     finally:
         bar.close()
+        executor.shutdown()
         if client is not None:
             client.close()
     return outcome

@@ -492,14 +492,6 @@ def _iemocap_labels(session_dir: Path) -> dict[str, str]:
     return labels
 
 
-def _iemocap_data_dir(root: Path) -> Path:
-    """The folder holding Session1..5: ``root`` itself or ``root/IEMOCAP_full_release``."""
-    nested = root / "IEMOCAP_full_release"
-    if not any(root.glob("Session[1-5]")) and any(nested.glob("Session[1-5]")):
-        return nested
-    return root
-
-
 def _parse_iemocap(root: Path, subset: str | None = None) -> _Scan:
     """Parse IEMOCAP (``IEMOCAP_full_release``, https://sail.usc.edu/iemocap/, licence by release form).
 
@@ -519,7 +511,8 @@ def _parse_iemocap(root: Path, subset: str | None = None) -> _Scan:
     recording, in which both actors speak (see ``papers/light_sernet.md`` pitfall 3).
     """
     subset = subset or "all"
-    data_dir = _iemocap_data_dir(root)
+    nested = root / "IEMOCAP_full_release"  # Session1..5 are in root itself or in this folder
+    data_dir = nested if not any(root.glob("Session[1-5]")) and any(nested.glob("Session[1-5]")) else root
     scan = _Scan()
     for session_dir in sorted(p for p in data_dir.glob("Session[1-5]") if p.is_dir()):
         labels = _iemocap_labels(session_dir)
@@ -719,8 +712,7 @@ def corpus_present(name: str, root: str | os.PathLike[str] | None = None) -> boo
     -------
     bool
     """
-    corpus_info(name)
-    directory = corpus_root(name, root)
+    directory = corpus_root(name, root)  # (raises for an unknown corpus)
     return directory.is_dir() and bool(_PARSERS[name](directory, None).records)
 
 

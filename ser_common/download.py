@@ -160,7 +160,9 @@ def fetch_corpus(
         )
 
     cache = Path(cache_dir).expanduser().absolute() if cache_dir is not None else target.parent / ".downloads"
-    known_hash = _known_hash(name, archive, sha256, cache)
+    known_hash = f"sha256:{sha256.lower()}" if sha256 is not None else archive.known_hash
+    if known_hash is None:  # never unpack an unverified download
+        raise ValueError(_missing_hash_message(name, archive, cache))
     try:
         archive_path = Path(
             pooch.retrieve(
@@ -190,27 +192,12 @@ def _archive_for(name: str, url: str | None, target: Path) -> Archive:
             f"  If you host your own licensed copy as an archive, fetch_corpus({name!r}, root, url=..., "
             "sha256=...) unpacks it."
         )
-    if registered is None:
-        return Archive(url=url, known_hash=None, filename=_filename_from_url(url))
     if url is None:
         return registered
-    return Archive(url=url, known_hash=registered.known_hash, filename=_filename_from_url(url))
-
-
-def _filename_from_url(url: str) -> str:
     filename = PurePosixPath(urlparse(url).path).name
     if not filename:
         raise ValueError(f"Cannot tell the archive's file name from url={url!r}; give a URL ending in the file name.")
-    return filename
-
-
-def _known_hash(name: str, archive: Archive, sha256: str | None, cache: Path) -> str:
-    """The pooch hash string to verify against; refuses to download unverified."""
-    if sha256 is not None:
-        return f"sha256:{sha256.lower()}"
-    if archive.known_hash is None:
-        raise ValueError(_missing_hash_message(name, archive, cache))
-    return archive.known_hash
+    return Archive(url=url, known_hash=None if registered is None else registered.known_hash, filename=filename)
 
 
 def _missing_hash_message(name: str, archive: Archive, cache: Path) -> str:
@@ -271,44 +258,9 @@ def _install(name: str, archive_path: Path, target: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_member_name(name: str, archive_path: Path) -> None:
-    """Reject names that would land outside the extraction folder."""
-    normalised = name.replace("\\", "/")
-    parts = PurePosixPath(normalised).parts
-    is_absolute = normalised.startswith("/") or re.match(r"^[A-Za-z]:", normalised) is not None
-    if is_absolute or ".." in parts:
-        raise UnsafeArchiveError(
-            f"{archive_path} contains the member {name!r}, which would be written outside the extraction "
-            "folder (absolute path or '..'). Nothing was extracted; the archive is not trustworthy."
-        )
-
-
-def _check_tar_member(member: tarfile.TarInfo, archive_path: Path) -> None:
-    _check_member_name(member.name, archive_path)
-    if member.issym() or member.islnk():
-        # Symlink targets are relative to the link's folder, hard-link targets to the archive root.
-        base = PurePosixPath(member.name).parent if member.issym() else PurePosixPath()
-        link_target = (base / member.linkname).as_posix()
-        if member.linkname.startswith("/") or _escapes(link_target):
-            raise UnsafeArchiveError(
-                f"{archive_path} contains the link {member.name!r} -> {member.linkname!r}, which points "
-                "outside the archive. Nothing was extracted; the archive is not trustworthy."
-            )
-    elif not (member.isfile() or member.isdir()):
-        raise UnsafeArchiveError(
-            f"{archive_path} contains {member.name!r}, which is neither a file, a folder nor a link "
-            "(device or FIFO). Nothing was extracted."
-        )
-
-
-def _escapes(relative_path: str) -> bool:
-    """True if a relative POSIX path climbs above its starting folder once '..' are resolved."""
-    depth = 0
-    for part in PurePosixPath(relative_path).parts:
-        depth += -1 if part == ".." else 0 if part == "." else 1
-        if depth < 0:
-            return True
-    return False
+def _unsafe(archive_path: Path, name: str, problem: str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(f"{archive_path} contains the member {name!r}, which {problem}. Nothing was extracted; "
+                              "the archive is not trustworthy.")
 
 
 def extract_archive(archive_path: str | os.PathLike[str], destination: str | os.PathLike[str]) -> None:
@@ -324,24 +276,33 @@ def extract_archive(archive_path: str | os.PathLike[str], destination: str | os.
     Raises
     ------
     UnsafeArchiveError
-        A member has an absolute path or a ``..`` component, a link points outside the archive, or a
-        tar member is a device/FIFO. All members are checked before anything is written.
+        A member has an absolute path or would land outside ``destination`` (``..``), or, in a tar
+        archive, breaks the rules of tarfile's ``"data"`` filter (a link pointing outside, a device or
+        FIFO). All members are checked before anything is written.
     ValueError
         The file is neither a zip nor a tar archive.
     """
-    archive_path = Path(archive_path)
+    archive_path, root = Path(archive_path), Path(destination).resolve()
     if zipfile.is_zipfile(archive_path):
-        with zipfile.ZipFile(archive_path) as archive:
-            for member in archive.infolist():
-                _check_member_name(member.filename, archive_path)
-            # zipfile writes symlink entries as small text files, so no link can escape here.
-            archive.extractall(destination)
+        archive = zipfile.ZipFile(archive_path)
     elif tarfile.is_tarfile(archive_path):
-        with tarfile.open(archive_path) as archive:
-            members = archive.getmembers()
-            for member in members:
-                _check_tar_member(member, archive_path)
-            # The "data" filter re-checks the same rules inside tarfile (defence in depth).
-            archive.extractall(destination, members=members, filter="data")
+        archive = tarfile.open(archive_path)
     else:
         raise ValueError(f"{archive_path} is neither a zip nor a tar archive; cannot unpack it.")
+    with archive:
+        names = archive.namelist() if isinstance(archive, zipfile.ZipFile) else archive.getnames()
+        for name in names:
+            if PurePosixPath(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
+                raise _unsafe(archive_path, name, "would be written outside the extraction folder (absolute path "
+                              "or '..')")
+        if isinstance(archive, zipfile.ZipFile):
+            archive.extractall(root)  # zipfile writes symlink entries as small text files: no link can escape
+            return
+        members = archive.getmembers()
+        for member in members:
+            try:  # the rules of extractall(filter="data"), applied to every member before any is written
+                tarfile.data_filter(member, str(root))
+            except tarfile.FilterError as error:
+                raise _unsafe(archive_path, member.name, "points outside the extraction folder or is not a plain "
+                              f"file, folder or link ({error})") from None
+        archive.extractall(root, members=members, filter="data")

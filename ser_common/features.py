@@ -38,14 +38,6 @@ __all__ = ["FeatureSpec", "default_cache_dir", "extract_features", "file_digest"
 Errors = Literal["raise", "skip"]
 
 
-def _percentile_normalize(signal: np.ndarray, percentile: float, source: str) -> np.ndarray:
-    """Divide by the ``percentile`` of ``|signal|`` and clip to [-1, 1]."""
-    scale = float(np.percentile(np.abs(signal), percentile))
-    if scale <= 0.0:
-        raise AudioError(f"{source} is silent (its {percentile}th amplitude percentile is 0); cannot normalise it")
-    return np.clip(signal / scale, -1.0, 1.0).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class FeatureSpec:
     """Every choice that turns a recording into a feature matrix.
@@ -135,11 +127,7 @@ class FeatureSpec:
 
     def replace(self, **changes: Any) -> FeatureSpec:
         """A copy with some fields changed."""
-        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for values in (current, changes):
-            if isinstance(values.get("signal_length"), tuple):
-                values["signal_length"] = dict(values["signal_length"])
-        return type(self)(**{**current, **changes})
+        return dataclasses.replace(self, **changes)  # a frozen length mapping stays the tuple of pairs it was
 
     @property
     def segmented(self) -> bool:
@@ -176,29 +164,25 @@ class FeatureSpec:
             out = np.swapaxes(out, -1, -2)
         return np.ascontiguousarray(out, dtype=np.float32)
 
-    def check_signal(self, signal: np.ndarray, sample_rate: int, source: str) -> None:
-        """Raise :class:`AudioError` naming ``source`` if the recording is too short or silent."""
-        duration = signal.shape[0] / sample_rate
-        if duration < self.min_duration_s:
-            raise AudioError(f"{source}: lasts {duration:.3f} s, shorter than the {self.min_duration_s} s "
-                             f"this feature spec ({self.name}) needs; truncated or not speech?")
-        peak = float(np.max(np.abs(signal)))
-        if peak < self.min_peak:
-            raise AudioError(f"{source}: silent (peak amplitude {peak:.2g} < {self.min_peak:g} of full scale)")
-
     def prepare_signal(self, path: str | Path, corpus: str | None = None) -> np.ndarray:
         """Load a file, check it, and bring it to this spec's rate, length and amplitude.
 
         Returns a 1-D signal, or ``(n_segments, segment_length)`` when segmented.
         """
-        signal = load_audio(path, self.sample_rate, res_type=self.res_type)
-        self.check_signal(signal, self.sample_rate, str(path))
+        signal = load_audio(path, self.sample_rate, min_duration=self.min_duration_s, res_type=self.res_type)
+        peak = float(np.max(np.abs(signal)))
+        if peak < self.min_peak:
+            raise AudioError(f"{path}: silent (peak amplitude {peak:.2g} < {self.min_peak:g} of full scale)")
         length = None if self.segmented else self.length_for(corpus)
         if length is not None and signal.shape[0] > length:
             signal = fix_length(signal, length, self.align)
         if self.normalize_percentile is not None:
             # Normalised before padding, so the padding's zeros do not move the percentile.
-            signal = _percentile_normalize(signal, self.normalize_percentile, str(path))
+            scale = float(np.percentile(np.abs(signal), self.normalize_percentile))
+            if scale <= 0.0:
+                raise AudioError(f"{path} is silent (its {self.normalize_percentile}th amplitude percentile is 0); "
+                                 "cannot normalise it")
+            signal = np.clip(signal / scale, -1.0, 1.0).astype(np.float32)
         if length is not None:
             signal = fix_length(signal, length, self.align)
         return self.segment(signal, source=str(path)) if self.segmented else signal

@@ -95,20 +95,16 @@ def evaluate(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndar
     if truth.size != predicted.size:
         raise ValueError(f"y_true has {truth.size} entries but y_pred has {predicted.size}; give one prediction per utterance")
 
-    confusion = confusion_matrix(truth, predicted, labels=np.arange(n_classes))
-    support = confusion.sum(axis=1)
-    present = np.flatnonzero(support > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class_recall = np.where(support > 0, np.diag(confusion) / support, np.nan)
-
+    labels = np.arange(n_classes)
+    per_class_recall = recall_score(truth, predicted, labels=labels, average=None, zero_division=np.nan)
     return {
         "wa": float(accuracy_score(truth, predicted)),
-        "ua": float(recall_score(truth, predicted, labels=present, average="macro", zero_division=0.0)),
+        "ua": float(np.nanmean(per_class_recall)),  # over the classes present in y_true
         "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0.0)),
         "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0.0)),
         "weighted_f1": float(f1_score(truth, predicted, average="weighted", zero_division=0.0)),
         "per_class_recall": [float(value) for value in per_class_recall],
-        "confusion": confusion.astype(int).tolist(),
+        "confusion": confusion_matrix(truth, predicted, labels=labels).astype(int).tolist(),
         "n_samples": int(truth.size),
     }
 

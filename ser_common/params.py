@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

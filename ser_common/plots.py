@@ -36,22 +36,6 @@ def _check_class_names(class_names: Sequence[str], n_classes: int, what: str) ->
 # ----------------------------------------------------------------------------- training curves
 
 
-def _history_dict(history: object, position: int) -> Mapping:
-    # FitResult objects carry the dict in .history; accept them as well as plain dicts.
-    history = getattr(history, "history", history)
-    if not isinstance(history, Mapping):
-        raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), got {type(history).__name__}")
-    return history
-
-
-def _stack_ragged(curves: Sequence[Sequence[float]]) -> np.ndarray:
-    """(n_curves, max_len) array, NaN-padded where a curve stopped early."""
-    stacked = np.full((len(curves), max(len(curve) for curve in curves)), np.nan)
-    for row, curve in enumerate(curves):
-        stacked[row, : len(curve)] = np.asarray(curve, dtype=float)
-    return stacked
-
-
 def training_curves(
     histories: Sequence[Mapping],
     keys: Sequence[Sequence[str]] = (("loss", "val_loss"), ("accuracy", "val_accuracy")),
@@ -86,7 +70,11 @@ def training_curves(
         raise ValueError("histories is empty: pass one history dict per fold")
     if isinstance(keys, str) or any(isinstance(group, str) for group in keys):
         raise TypeError('keys must be a sequence of key groups, e.g. (("loss", "val_loss"),); wrap single keys in a tuple')
-    histories = [_history_dict(history, position) for position, history in enumerate(histories)]
+    histories = [getattr(history, "history", history) for history in histories]  # FitResult objects carry .history
+    for position, history in enumerate(histories):
+        if not isinstance(history, Mapping):
+            raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), "
+                            f"got {type(history).__name__}")
     for group in keys:
         for key in group:
             missing = [position for position, history in enumerate(histories) if key not in history]
@@ -102,15 +90,12 @@ def training_curves(
             curves = [history[key] for history in histories]
             if any(len(curve) == 0 for curve in curves):
                 raise ValueError(f"history key {key!r} is empty in at least one fold")
-            values = _stack_ragged(curves)
-            epochs = np.arange(1, values.shape[1] + 1)
-            reached = np.sum(~np.isnan(values), axis=0)
-            mean = np.nanmean(values, axis=0)
+            values = pd.concat([pd.Series(curve, dtype=float) for curve in curves], axis=1)  # NaN once a fold stopped
+            epochs = np.arange(1, len(values) + 1)
+            mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()  # folds that got there
             (line,) = ax.plot(epochs, mean, label=f"{key} (mean of {len(curves)} folds)")
-            band = reached >= 2
+            band = values.count(axis=1).to_numpy() >= 2
             if band.any():
-                std = np.zeros_like(mean)
-                std[band] = np.nanstd(values[:, band], axis=0)
                 ax.fill_between(epochs, mean - std, mean + std, where=band, color=line.get_color(), alpha=0.2, linewidth=0)
         lengths = {len(history[key]) for history in histories for key in group}
         if len(lengths) > 1:
@@ -137,20 +122,14 @@ def _confusion_counts(cm: object) -> np.ndarray:
 
 
 def _draw_matrix(ax, values: np.ndarray, class_names: list[str], title: str, fmt: str, vmax: float) -> None:
-    ax.imshow(np.nan_to_num(values), cmap="Blues", vmin=0, vmax=vmax if vmax > 0 else 1)
-    ticks = np.arange(len(class_names))
-    ax.set_xticks(ticks, class_names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(ticks, class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for row in range(values.shape[0]):
-        for col in range(values.shape[1]):
-            value = values[row, col]
-            text = "–" if np.isnan(value) else format(value, fmt)
-            # White text on dark cells keeps every annotation readable.
-            color = "white" if not np.isnan(value) and value > 0.6 * vmax else "black"
-            ax.text(col, row, text, ha="center", va="center", color=color, fontsize="small")
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    display = ConfusionMatrixDisplay(np.nan_to_num(values), display_labels=class_names)
+    display.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=False, im_kw={"vmin": 0, "vmax": vmax or 1})
+    for text in display.text_[np.isnan(values)]:
+        text.set_text("–")  # a row without utterances has no recall, which is not a recall of 0
+    ax.set_xticks(np.arange(len(class_names)), class_names, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set(xlabel="predicted", ylabel="true", title=title)
 
 
 def confusion_matrix(
@@ -320,6 +299,7 @@ def tsne(
     matplotlib.figure.Figure
         One scatter (and legend entry) per class that has samples.
     """
+    import matplotlib
     from sklearn.manifold import TSNE
 
     points = np.asarray(embeddings, dtype=float)
@@ -346,25 +326,18 @@ def tsne(
         figure, (ax,) = _new_axes(1, width=5.5, height=4.5)
     else:
         figure = ax.figure
-    colours = _class_colours(len(names))
+    palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
     sizes = np.broadcast_to(np.asarray(sizes, dtype=float), classes.shape)
     for index, name in enumerate(names):
         members = classes == index
         if members.any():
-            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members], color=colours[index],
-                       label=name)
+            ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members],
+                       color=palette(index % palette.N), label=name)
     ax.set_title(f"t-SNE (perplexity {clipped:g}, seed {seed})")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.legend(fontsize="small", markerscale=1.5, loc="best")
     return figure
-
-
-def _class_colours(n_classes: int) -> list:
-    import matplotlib
-
-    palette = matplotlib.colormaps["tab10" if n_classes <= 10 else "tab20"]
-    return [palette(index % palette.N) for index in range(n_classes)]
 
 
 # ----------------------------------------------------------------------------- per-fold bars

@@ -45,7 +45,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -149,14 +148,13 @@ def _differences(old: object, new: object, path: str) -> list[tuple[str, object,
 
 
 def _write_json_atomically(path: Path, data: Mapping) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
+
+    Called under :func:`_locked`, which has already named an unwritable folder clearly.
+    """
     text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)
-    try:
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)
-    except PermissionError:
-        raise PermissionError(f"cannot write the results file {path}: the folder {path.parent} is not writable; "
-                              "choose another results_path / results_dir (or $SER_RUNS_DIR)") from None
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
     try:
         with handle:
             handle.write(text + "\n")

@@ -84,7 +84,16 @@ class Fold:
 
     def __post_init__(self) -> None:
         for part in _PARTS:
-            object.__setattr__(self, part, _as_index_array(getattr(self, part), part))
+            array = np.asarray(getattr(self, part))
+            if array.size == 0:
+                array = np.empty(0, dtype=np.int64)
+            if array.ndim != 1:
+                raise ValueError(f"Fold.{part} must be a 1-D array of row indices, got shape {array.shape}")
+            if not np.issubdtype(array.dtype, np.integer):
+                raise ValueError(f"Fold.{part} must hold integer row indices, got dtype {array.dtype}")
+            array = np.sort(array.astype(np.int64))
+            array.flags.writeable = False
+            object.__setattr__(self, part, array)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fold):
@@ -105,19 +114,6 @@ class Fold:
         )
 
 
-def _as_index_array(values: object, part: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.size == 0:
-        array = np.empty(0, dtype=np.int64)
-    if array.ndim != 1:
-        raise ValueError(f"Fold.{part} must be a 1-D array of row indices, got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"Fold.{part} must hold integer row indices, got dtype {array.dtype}")
-    array = np.sort(array.astype(np.int64))
-    array.flags.writeable = False
-    return array
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -130,15 +126,16 @@ def _labels_array(y: object, name: str = "y") -> np.ndarray:
     return labels
 
 
-def _check_n_splits(n_splits: int, n_samples: int) -> None:
+def _check_n_splits(n_splits: int) -> None:
+    # (scikit-learn itself refuses more splits than utterances, naming n_splits)
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
         raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}")
-    if n_splits > n_samples:
-        raise ValueError(f"n_splits={n_splits} is larger than the number of utterances ({n_samples})")
 
 
 def _carve_validation(train: np.ndarray, y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``train`` rows into (train, val), stratified on ``y``; test rows are never touched."""
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if val_fraction == 0:
         return train, np.empty(0, dtype=np.int64)
     try:
@@ -194,9 +191,7 @@ def kfold(
     speaker-independent numbers and are usually much higher.
     """
     labels = _labels_array(y)
-    _check_n_splits(n_splits, labels.size)
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    _check_n_splits(n_splits)
     splitter = (
         StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         if stratified
@@ -272,15 +267,8 @@ def speaker_independent(
     if n_splits is None:
         splits = LeaveOneGroupOut().split(np.zeros(labels.size), labels, groups=speaker_ids)
         names = [f"speaker {speaker}" for speaker in unique_speakers]
-        # LOSO needs one test speaker, val_speakers for validation and one left to train on.
-        needed = 2 + val_speakers
-        if unique_speakers.size < needed:
-            raise ValueError(
-                f"leave-one-speaker-out with val_speakers={val_speakers} needs at least {needed} speakers "
-                f"(1 test + {val_speakers} validation + 1 training), got {unique_speakers.size}; lower val_speakers"
-            )
     else:
-        _check_n_splits(n_splits, labels.size)
+        _check_n_splits(n_splits)
         if n_splits > unique_speakers.size:
             raise ValueError(
                 f"n_splits={n_splits} is larger than the number of speakers ({unique_speakers.size}); "
@@ -294,11 +282,12 @@ def speaker_independent(
     for index, (train, test) in enumerate(splits):
         train_speakers = np.unique(speaker_ids[train])
         if train_speakers.size <= val_speakers:
-            test_speakers = ", ".join(map(str, np.unique(speaker_ids[test])))
+            test_speakers = np.unique(speaker_ids[test])
             raise ValueError(
-                f"{names[index]} tests on speakers {test_speakers} and leaves {train_speakers.size} speaker(s) "
-                f"for training, not enough for val_speakers={val_speakers} plus at least one training speaker; "
-                "lower val_speakers or use more splits"
+                f"{names[index]} tests on speakers {', '.join(map(str, test_speakers))} and leaves "
+                f"{train_speakers.size} speaker(s) for training, not enough for val_speakers={val_speakers} plus at least one training "
+                f"speaker: this fold needs at least {test_speakers.size + val_speakers + 1} speakers in all; lower "
+                "val_speakers or use more splits"
             )
         # A per-fold seed sequence keeps each fold's draw reproducible on its own.
         rng = np.random.default_rng([seed, index])
@@ -429,8 +418,8 @@ def describe_folds(
     speakers : array-like of shape (n_samples,), optional
         When given, adds the number of train / val / test speakers and the test speakers.
     class_names : sequence of str, optional
-        Names for integer labels ``0 … len(class_names) - 1`` (or, for string labels,
-        the column order). Without it the sorted distinct labels are used.
+        Names for integer labels ``0 … len(class_names) - 1``. Without it the sorted
+        distinct labels are used.
 
     Returns
     -------
@@ -441,20 +430,12 @@ def describe_folds(
     """
     labels = _labels_array(y)
     if class_names is None:
-        label_values = np.unique(labels).tolist()
-        label_names = [str(value) for value in label_values]
-    elif np.issubdtype(labels.dtype, np.integer):
-        if labels.min() < 0 or labels.max() >= len(class_names):
-            raise ValueError(
-                f"y holds labels {labels.min()}…{labels.max()} but class_names has {len(class_names)} names; "
-                "give one name per class index"
-            )
-        label_values, label_names = list(range(len(class_names))), [str(name) for name in class_names]
+        columns = {value: str(value) for value in np.unique(labels).tolist()}
+    elif not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= len(class_names):
+        raise ValueError(f"y must hold class indices 0…{len(class_names) - 1}, as class_names has {len(class_names)} "
+                         f"names (one per class index); it holds {np.unique(labels)[:10].tolist()}")
     else:
-        unknown = sorted(set(labels.tolist()) - set(class_names))
-        if unknown:
-            raise ValueError(f"y holds labels {unknown} that are not in class_names {list(class_names)}")
-        label_values, label_names = list(class_names), [str(name) for name in class_names]
+        columns = dict(enumerate(map(str, class_names)))
 
     speaker_ids = None if speakers is None else np.asarray(speakers)
     rows = []
@@ -465,7 +446,7 @@ def describe_folds(
                 row[f"{part}_speakers"] = np.unique(speaker_ids[getattr(fold, part)]).size
             row["test_speaker_ids"] = ", ".join(map(str, np.unique(speaker_ids[fold.test])))
         test_labels = labels[fold.test]
-        for value, name in zip(label_values, label_names):
+        for value, name in columns.items():
             row[f"test: {name}"] = int(np.sum(test_labels == value))
         rows.append(row)
     return pd.DataFrame(rows).set_index("fold")

@@ -82,7 +82,8 @@ dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthet
 data_dir = None  # None: $SER_DATA_DIR/<dataset>, else ./data/<dataset>
 protocol = "stratified_10fold"  # stratified_10fold (clean speaker-dependent) | speaker_independent
 folds = 10
-seed = 46  # the official project's seed
+seed = 46  # the official project's seed (folds, weights, batch order)
+init_seed = None  # None: weights and batch order follow seed; a number re-draws them on the same folds (a seed trial)
 selection = "best_val"  # best_val: the epoch with the lowest validation loss (as the official code); or last
 epochs = 100
 batch_size = 64
@@ -332,11 +333,18 @@ def make_model(kind: str, n_tab: int) -> torch.nn.Module:
                        generator_activation=generator_activation, dropout=dropout)
 
 
+def variant_of(kind: str, n_tab: int) -> dict:
+    """What tells this run's results file apart from the notebook's other runs (an init seed only when set,
+    so that the files of runs made before the parameter existed keep their identity)."""
+    return {"model": kind, "n_tab": n_tab, **({} if init_seed is None else {"init_seed": init_seed})}
+
+
 def train_fold_for(kind: str, n_tab: int):
-    variant = {"model": kind, "n_tab": n_tab}
+    variant = variant_of(kind, n_tab)
+    start_seed = seed if init_seed is None else init_seed
 
     def train_fold(fold):
-        torch_training.seed_everything(seed + fold.index)
+        torch_training.seed_everything(start_seed + fold.index)
         model = make_model(kind, n_tab)
         x_train, y_train = X[fold.train], y[fold.train]
         if augment:  # the four copies of each training utterance, never of validation or test ones
@@ -351,7 +359,7 @@ def train_fold_for(kind: str, n_tab: int):
             model, (x_train, y_train), (x_val, y[fold.val]), epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, lr_schedule=recipe.lr_schedule(optimizer, exp.params),
             label_smoothing=label_smoothing, monitor=recipe.MONITOR if selection == "best_val" else None,
-            device=device, seed=seed + fold.index, progress=progress, description=f"{kind}-{n_tab} {fold.name}",
+            device=device, seed=start_seed + fold.index, progress=progress, description=f"{kind}-{n_tab} {fold.name}",
         )
         torch.save(model.state_dict(), exp.weights_path(fold, ".pt", variant))
         return FoldOutcome(y_pred=torch_training.predict(model, x_test, device=device), fit=fit)
@@ -363,7 +371,7 @@ for n_tab in n_tabs:
     for kind in models:
         print(f"\n== {kind} with {n_tab} TAB(s)")
         runs[(kind, n_tab)] = exp.run(
-            train_fold_for(kind, n_tab), variant={"model": kind, "n_tab": n_tab}, device=str(device),
+            train_fold_for(kind, n_tab), variant=variant_of(kind, n_tab), device=str(device),
             model_info={"name": {"tim": "TIM-Net (PyTorch)", "cktim": "CkTIM-Net"}[kind], "n_tab": n_tab,
                         "param_count": count_parameters(make_model(kind, n_tab)), "framework": f"torch {torch.__version__}"})
 
@@ -469,8 +477,8 @@ plt.show()
 # Rows with the same `folds` fingerprint were tested on the same utterances.
 
 # %%
-settings = ("model", "n_tab", "seed", "omega_0", "kernel_generator", "generator_activation", "augment", "normalize",
-            "learning_rate", "epochs")
+settings = ("model", "n_tab", "seed", "init_seed", "omega_0", "kernel_generator", "generator_activation", "augment",
+            "normalize", "learning_rate", "epochs")
 trials = exp.all_runs(params=settings)
 trials["recipe"] = np.where((trials["normalize"] != "none") | (trials["learning_rate"] != recipe.LEARNING_RATE),
                             "deviation from the original", "original")
@@ -490,7 +498,8 @@ runs_on_disk = {Path(path).name: results.load_results(path) for path in trials.a
 
 
 def changed_knobs(data: dict) -> dict:
-    return {knob: data["params"].get(knob) for knob, value in recipe.ORIGINAL.items() if data["params"].get(knob) != value}
+    params = data["params"]
+    return {knob: params.get(knob) for knob, value in recipe.ORIGINAL.items() if params.get(knob) != value}
 
 
 def instability(data: dict) -> tuple[float, float]:
@@ -528,29 +537,37 @@ for data in runs_on_disk.values():
 # the same kernels from the same weights. Trained, they still differ: the ε of the batch norm is
 # a tiny perturbation, and a long training run amplifies any perturbation into a different run.
 # If ω₀ itself mattered, one value would be ahead in most folds; if it does not, the lines
-# cross and the spread between ω₀ values within a fold is as large as the differences between
-# any two training runs.
+# cross and the spread between ω₀ values within a fold is as large as the spread between
+# runs that differ only in their initialisation seed (`init_seed`: other weights and batch
+# order, the same folds), drawn beside it when such runs exist.
 
 # %%
-omega_runs = {data["params"]["omega_0"]: data for data in runs_on_disk.values()
-              if data["params"]["model"] == "cktim" and data["params"]["n_tab"] == min(n_tabs)
-              and set(changed_knobs(data)) <= {"omega_0"} and original_of(data) is not None}
-if len(omega_runs) >= 2:
-    common = sorted(set.intersection(*(set(data["folds"]) for data in omega_runs.values())), key=int)
-    ua = np.array([[100 * data["folds"][k]["metrics"]["ua"] for k in common] for data in omega_runs.values()])
-    fig, ax = plt.subplots(figsize=(9, 3.5), layout="constrained")
-    for w0, row in zip(omega_runs, ua):
-        ax.plot([int(k) + 1 for k in common], row, marker="o", label=f"ω₀ = {w0:g}")
-    ax.set(xlabel="fold", ylabel="UA (%)", title=f"CkTIM-{min(n_tabs)}, the same folds and seed, three ω₀")
-    ax.legend()
+def noise_runs(knob: str) -> dict:
+    """CkTIM runs at the smallest TAB count that differ from the original recipe in ``knob`` only (and the original)."""
+    return {data["params"].get(knob) or seed: data for data in runs_on_disk.values()
+            if data["params"]["model"] == "cktim" and data["params"]["n_tab"] == min(n_tabs)
+            and set(changed_knobs(data)) <= {knob} and original_of(data) is not None}
+
+
+by_knob = {"ω₀": noise_runs("omega_0"), "init seed": noise_runs("init_seed")}
+by_knob = {name: found for name, found in by_knob.items() if len(found) >= 2}
+if by_knob:
+    fig, axes = plt.subplots(1, len(by_knob), figsize=(7 * len(by_knob), 3.5), layout="constrained", squeeze=False)
+    for ax, (name, found) in zip(axes[0], by_knob.items()):
+        common = sorted(set.intersection(*(set(data["folds"]) for data in found.values())), key=int)
+        ua = np.array([[100 * data["folds"][k]["metrics"]["ua"] for k in common] for data in found.values()])
+        for value, row in zip(found, ua):
+            ax.plot([int(k) + 1 for k in common], row, marker="o", label=f"{name} = {value:g}")
+        ax.set(xlabel="fold", ylabel="UA (%)",
+               title=f"CkTIM-{min(n_tabs)}, the same folds, {len(found)} values of {name}")
+        ax.legend(fontsize=8)
+        leaders = ", ".join(f"{list(found)[i]:g}" for i in np.argmax(ua, axis=0))
+        print(f"{name}: {len(common)} common folds; best value per fold: {leaders}. Spread between the values within "
+              f"a fold (std, mean over folds) {ua.std(axis=0).mean():.2f} points; of their fold means "
+              f"{ua.mean(axis=1).std():.2f}; fold-to-fold std of one run {ua.std(axis=1).mean():.2f}")
     plt.show()
-    leader = np.argmax(ua, axis=0)
-    print(f"{len(common)} common folds; the best ω₀ per fold: " + ", ".join(f"{list(omega_runs)[i]:g}" for i in leader))
-    print(f"spread between ω₀ values within a fold (std, mean over folds): {ua.std(axis=0).mean():.2f} points; "
-          f"spread of the fold means over ω₀: {ua.mean(axis=1).std():.2f} points; "
-          f"fold-to-fold std of one run: {ua.std(axis=1).mean():.2f} points")
 else:
-    print("fewer than two ω₀ values were run on the same folds; run this notebook with omega_0=24 and 26 (README)")
+    print("no knob has two runs on the same folds yet; run this notebook with omega_0=24 or init_seed=47 (README)")
 
 # %% [markdown]
 # ## 10. Trained kernels
@@ -562,10 +579,10 @@ else:
 # %%
 if "cktim" in models:
     shown_n = min(n_tabs)
-    shown_fold = exp.shown_fold(runs[("cktim", shown_n)], suffix=".pt", variant={"model": "cktim", "n_tab": shown_n})
+    shown_fold = exp.shown_fold(runs[("cktim", shown_n)], suffix=".pt", variant=variant_of("cktim", shown_n))
     trained = make_model("cktim", shown_n)
     trained.load_state_dict(torch.load(exp.ensure_weights(shown_fold, train_fold_for("cktim", shown_n), suffix=".pt",
-                                                          variant={"model": "cktim", "n_tab": shown_n}),
+                                                          variant=variant_of("cktim", shown_n)),
                                        map_location="cpu"))
     layer = next(module for module in trained.modules() if isinstance(module, CKConv) and module.generator.omega_0 != 1)
     kernel = generated_kernels(layer, length)

@@ -14,6 +14,12 @@ A grid file::
         grid: {protocol: [stratified_10fold, speaker_independent]}   # one job per combination
         parameters: {results_dir: results/emodb}
         split_folds: 10                  # optional: one job per fold (parameter only_folds), then a render
+      - notebook: 02_cktim_net
+        name: trial_omega_24
+        parameters: {omega_0: 24.0}
+        scratch: true                    # optional: keep only its results file (executed copy in logs/)
+      - notebook: 02_cktim_net
+        after: [trial_omega_24]          # optional: runs once these jobs have finished (with the renders)
       - notebook: 05_leaderboard
         after_all: true                  # optional: runs once every job above it has finished
 
@@ -103,9 +109,14 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
                                 depends_on=[part.name for part in parts]))
             elif entry.get("after_all"):
                 jobs.append(Job(notebook, name, parameters, output_dir, phase=2, depends_on=[j.name for j in jobs]))
-            else:
-                jobs.append(Job(notebook, name, parameters, output_dir))
+            else:  # "after": jobs it needs (e.g. trials that its tables gather); it runs with the renders
+                after = list(entry.get("after") or [])
+                jobs.append(Job(notebook, name, parameters, output_dir, phase=1 if after else 0, depends_on=after,
+                                scratch=bool(entry.get("scratch"))))
     names = [job.name for job in jobs]
+    unknown = sorted({name for job in jobs for name in job.depends_on} - set(names))
+    if unknown:
+        raise ValueError(f"{path}: 'after' names jobs that the grid does not define: {unknown}")
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(f"{path}: several jobs would write the same executed notebook: {duplicates}; give them names")

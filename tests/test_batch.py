@@ -86,6 +86,18 @@ def test_folds_run_in_parallel_on_a_local_dask_cluster(tmp_path, synthetic_root,
     assert json.loads((tmp_path / "out" / "logs" / "split.done").read_text())["epochs"] == 1
 
 
+def test_after_runs_a_job_once_the_named_ones_are_done_and_scratch_keeps_no_executed_copy(tmp_path):
+    path = _grid(tmp_path, [
+        {"notebook": "02_cktim_net", "name": "trial", "parameters": {"omega_0": 24.0}, "scratch": True},
+        {"notebook": "02_cktim_net", "name": "lesson", "after": ["trial"]},
+    ])
+    trial, lesson = batch.load_grid(path)
+    assert trial.scratch and trial.output.parent.name == "logs" and trial.phase == 0
+    assert not lesson.scratch and lesson.output.parent.name == "out"
+    assert lesson.phase == 1 and lesson.depends_on == ["trial"]
+    with pytest.raises(ValueError, match=r"'after' names jobs that the grid does not define: \['trail'\]"):
+        batch.load_grid(_grid(tmp_path, [{"notebook": "02_cktim_net", "name": "lesson", "after": ["trail"]}]))
+
 def test_the_committed_emodb_grid_loads_and_names_only_real_parameters():
     """`make reproduce` reads results/emodb/grid.yaml: every job must name parameters its notebook has."""
     jobs = batch.load_grid(Path(__file__).resolve().parents[1] / "results" / "emodb" / "grid.yaml")

@@ -24,8 +24,8 @@ DROPOUT = 0.1
 
 #: The original project's setting of each knob the trials turn (the reported runs): a run that
 #: differs in any of them is a trial, paired with the original-recipe run on the same folds.
-ORIGINAL = {"kernel_generator": "conv", "generator_activation": "sin", "omega_0": 25.0, "augment": False,
-            "normalize": "none", "learning_rate": LEARNING_RATE, "epochs": EPOCHS}
+ORIGINAL = {"init_seed": None, "kernel_generator": "conv", "generator_activation": "sin", "omega_0": 25.0,
+            "augment": False, "normalize": "none", "learning_rate": LEARNING_RATE, "epochs": EPOCHS}
 
 MONITOR = "val_loss"
 SELECTIONS = ("best_val", "last")
@@ -34,6 +34,8 @@ PARAMETERS = {
     # Which runs the notebook makes: each (model, TABs) pair is one run with its own results file.
     "n_tabs": IntList(min=1, max=12, identity=False),
     "models": Choice("tim", "cktim", "both", identity=False),
+    # A seed trial's init seed enters the results identity through the run's variant (see the notebook).
+    "init_seed": Int(min=0, none=True, identity=False),
     "kernel_generator": Choice("conv", "kan"),
     "generator_activation": Choice("sin", "kaf", "kafsin"),
     "omega_0": Float(min=0),

@@ -70,12 +70,13 @@
 #
 # **Time (computer).** Synthetic corpus with the quick settings (`ser_notebooks.demo`: TIM
 # and CkTIM at 1 and 3 TABs, 1 fold, 20 epochs; `python -m ser_common.demo 02_cktim_net`):
-# about 3 min on 2 shared CPU cores, exercises included. EMO-DB, the committed TAB trials (the
-# README's command: 3 folds × 6 models × 100 epochs, 1 thread): median wall time per fold
-# 44 / 86 / 186 s for TIM and 207 / 484 / 1,088 s for CkTIM at 1 / 3 / 6 TABs, 1.8 h for
-# the whole 3-fold trial (`wall_time_s` of the first three folds in the
-# `results/emodb/cktim_net_stratified_10fold_best_val_e100_model-*.json` files). The
-# exercises take seconds.
+# about 3 min on 2 shared CPU cores, exercises included. EMO-DB, the committed TAB trials
+# (100 epochs, 1 thread): median wall time per fold 44 / 86 / 186 s for TIM and
+# 207 / 484 / 1,088 s for CkTIM at 1 / 3 / 6 TABs (`wall_time_s` of the first three folds in
+# the `results/emodb/cktim_net_stratified_10fold_best_val_e100_model-*.json` files, alone on
+# a core), so about 35 min for a 10-fold CkTIM-1 trial, and 3 h for CkTIM-6. Rendering the
+# committed runs retrains nothing when the weights of one CkTIM-1 fold are on disk (else that
+# fold, ~4 min). The exercises take seconds.
 
 # %% tags=["parameters"]
 dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthetic

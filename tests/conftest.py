@@ -82,7 +82,7 @@ def cktim_net_parameters(root, results_dir, **overrides) -> dict:
                   selection="best_val", epochs=2, batch_size=16, n_tabs=[1, 3], models="both",
                   kernel_generator="conv", generator_activation="sin", omega_0=25.0, entry_omega_0=1.0,
                   hidden_scale=1.0, augment=False, normalize="none", learning_rate=0.01, lr_factor=0.25,
-                  lr_patience=5, label_smoothing=0.1, dropout=0.1, max_folds=None, only_folds=None, results_dir=str(results_dir),
+                  lr_patience=5, label_smoothing=0.1, dropout=0.1, init_seed=None, max_folds=None, only_folds=None, results_dir=str(results_dir),
                   results_path=None, resume=True, overwrite=False, bad_files="raise", threads=None, progress=False)
     values.update(overrides)
     return values

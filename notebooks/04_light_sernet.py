@@ -72,15 +72,13 @@
 # folds, 30 epochs; `python -m ser_common.demo 04_light_sernet`): about 8.5 min on 2 shared
 # CPU cores, exercises included (505 s measured with that command while two EMO-DB trainings
 # ran; 3.3 min of it training, 4 min exercise 4). EMO-DB with the recipe is a long CPU job:
-# one training epoch took about 47 s at 1 thread while another job ran (the measurement
-# quoted in the README's note on Light-SERNet), so one 300-epoch fold is about 4 h and the 10
-# folds of a protocol about 39 h of one core: many hours even with both cores (`make
-# reproduce` runs folds in parallel). No EMO-DB fold has finished here yet (the committed
-# `results/emodb/light_sernet_stratified_10fold_best_val_e300_97aea11f.json` holds none).
-# Exercise 4 trains two small models on one fold for 5 epochs; on the synthetic corpus a
-# log-mel epoch took 6 to 7 times as long as an MFCC epoch (about 36 s against 5–6 s in the
-# demo runs), so at 47 s per MFCC epoch count on about half an hour on EMO-DB (arithmetic,
-# not measured).
+# the committed fold 1 (`results/emodb/light_sernet_stratified_10fold_best_val_e300_97aea11f.json`)
+# took 68 min for 300 epochs, a median of 11.9 s per epoch at 1 thread while another job ran
+# on the other core, so the 10 folds of a protocol are about 11 h of one core (`make
+# reproduce` runs folds in parallel). Exercise 4 trains two small models on one fold for 5
+# epochs; on the synthetic corpus a log-mel epoch took 6 to 7 times as long as an MFCC epoch
+# (about 36 s against 5–6 s in the demo runs), so on EMO-DB count on several minutes
+# (arithmetic, not measured).
 
 # %% tags=["parameters"]
 dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthetic

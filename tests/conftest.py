@@ -65,27 +65,35 @@ RUN_CONTROL = ("data_dir", "max_folds", "only_folds", "results_dir", "results_pa
                "progress")
 
 
-def tim_net_parameters(root, results_dir, **overrides) -> dict:
-    """A complete, valid parameter namespace for ``Experiment("tim_net", ...)`` on ``root``."""
-    values = dict(dataset="synthetic", data_dir=str(root), protocol="stratified_10fold", folds=3, seed=0,
-                  selection="last", epochs=2, batch_size=16, learning_rate=1e-3, beta_1=0.93, beta_2=0.98,
-                  epsilon=1e-7, label_smoothing=0.1, dropout=0.1, n_tab=None, jit_compile=False, max_folds=None, only_folds=None,
-                  results_dir=str(results_dir), results_path=None, resume=True, overwrite=False, bad_files="raise",
-                  threads=None, predict_wav=None, progress=False)
+def notebook_defaults(notebook: str) -> dict:
+    """The values of a paper notebook's ``parameters`` cell (literals only, as papermill requires)."""
+    import ast
+    import json
+
+    cells = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text())["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {target.id: ast.literal_eval(node.value)
+            for node in tree.body if isinstance(node, ast.Assign) for target in node.targets}
+
+
+def _test_parameters(notebook: str, root, results_dir, test_values: dict, overrides: dict) -> dict:
+    # Start from the notebook's own cell, so a parameter added there reaches every test.
+    values = {**notebook_defaults(notebook), "dataset": "synthetic", "data_dir": str(root),
+              "protocol": "stratified_10fold", "folds": 3, "seed": 0, "epochs": 2, "batch_size": 16,
+              "results_dir": str(results_dir), "progress": False, **test_values}
     values.update(overrides)
     return values
+
+
+def tim_net_parameters(root, results_dir, **overrides) -> dict:
+    """A complete, valid parameter namespace for ``Experiment("tim_net", ...)`` on ``root``."""
+    return _test_parameters("01_tim_net", root, results_dir, {"selection": "last", "jit_compile": False}, overrides)
 
 
 def cktim_net_parameters(root, results_dir, **overrides) -> dict:
     """A complete, valid parameter namespace for ``Experiment("cktim_net", ...)`` on ``root``."""
-    values = dict(dataset="synthetic", data_dir=str(root), protocol="stratified_10fold", folds=3, seed=0,
-                  selection="best_val", epochs=2, batch_size=16, n_tabs=[1, 3], models="both",
-                  kernel_generator="conv", generator_activation="sin", omega_0=25.0, entry_omega_0=1.0,
-                  hidden_scale=1.0, augment=False, normalize="none", learning_rate=0.01, lr_factor=0.25,
-                  lr_patience=5, label_smoothing=0.1, dropout=0.1, init_seed=None, max_folds=None, only_folds=None, results_dir=str(results_dir),
-                  results_path=None, resume=True, overwrite=False, bad_files="raise", threads=None, progress=False)
-    values.update(overrides)
-    return values
+    return _test_parameters("02_cktim_net", root, results_dir, {"n_tabs": [1, 3]}, overrides)
 
 
 QUICK_SPEC_FIELDS = dict(name="quick", kind="logmel", sample_rate=16_000, signal_length=4_000, n_fft=256,

@@ -713,7 +713,8 @@ print(f"BN(c z) = c (z - mean) / sqrt(c^2 var + eps): the c cancels unless c^2 v
 # 2 / 2ⁿ (all differences of one sign). Compute that floor for n = 3 … 10 with
 # `scipy.stats.wilcoxon`, and the smallest n for which p < 0.05 is possible. Then, for each
 # number of TABs run here, count the folds in which CkTIM beat TIM and the smallest p-value
-# those folds could give. What can the committed 3-fold trials show, whatever their numbers?
+# those folds could give. What can a trial run on 3 folds show, whatever its numbers, and
+# what changes with 10?
 
 # %%
 ### BEGIN SOLUTION
@@ -728,5 +729,6 @@ for n_tab in n_tabs:
         ahead = int(np.sum(np.array(test["differences"]) > 0))
         print(f"{n_tab} TAB(s): {test['n']} paired fold(s), CkTIM ahead in {ahead}; smallest p possible with "
               f"{test['n']} folds: {2 / 2 ** test['n']:.3f}")
-print("With 3 folds no two-sided test can reach 0.05: the trials can describe, not decide.")
+print(f"With 3 folds no two-sided test can reach 0.05 (its floor is {floor[3]:.2f}): such a trial can describe, "
+      f"not decide. With 10 folds the floor is {floor[10]:.3f}, so a consistent difference can be shown.")
 ### END SOLUTION

@@ -13,8 +13,8 @@ Where the data lives
 
 Class order and row order
 -------------------------
-The class order of each corpus is the order of the TIM-Net code (see ``papers/tim_net.md`` §6), which
-is the alphabetical order of the English class names. Rows are sorted by class (in that order), then
+The class order of each corpus is the order of the TIM-Net code (§6 of the TIM-Net specification,
+``../shared/papers/tim_net.md``), which is the alphabetical order of the English class names. Rows are sorted by class (in that order), then
 by file name, which is the order TIM-Net's feature files use (one class folder after the other, files
 sorted inside each folder). Keeping one order everywhere makes fold assignments reproducible.
 
@@ -508,7 +508,7 @@ def _parse_iemocap(root: Path, subset: str | None = None) -> _Scan:
 
     The speaker is the session plus the gender letter of the *utterance suffix*
     (``Ses01F_impro01_M003`` -> ``Ses01M``, gender m). The ``Ses01F`` prefix names the dialog
-    recording, in which both actors speak (see ``papers/light_sernet.md`` pitfall 3).
+    recording, in which both actors speak (see pitfall 3 in ``../shared/papers/light_sernet.md`` §8).
     """
     subset = subset or "all"
     nested = root / "IEMOCAP_full_release"  # Session1..5 are in root itself or in this folder

@@ -283,7 +283,7 @@ class RunResults:
         path : str or path-like
             The JSON file; missing parent directories are created.
         notebook, paper, dataset, protocol : str
-            What produced the run, e.g. ``"02_tim_net"``, ``"tim_net"``, ``"emodb"``,
+            What produced the run, e.g. ``"01_tim_net"``, ``"tim_net"``, ``"emodb"``,
             ``"leave-one-speaker-out"``.
         params : dict
             Every parameter of the run (features, model, training). Compared after a

@@ -92,7 +92,7 @@ batch_size = 32
 input_type = "mfcc"  # mfcc | mel_spectrogram | spectrogram
 duration_s = None  # None: 3 s (IEMOCAP 7 s), as the paper
 loss = "focal"  # focal | cross_entropy
-gamma = 2.0  # focal loss exponent (0 = cross-entropy)
+gamma = 2.0  # focal loss exponent; 0 gives cross-entropy
 learning_rate = 1e-4
 dropout = 0.3
 l2 = 1e-6

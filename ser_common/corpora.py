@@ -14,9 +14,10 @@ Where the data lives
 Class order and row order
 -------------------------
 The class order of each corpus is the order of the TIM-Net code (§6 of the TIM-Net specification,
-``../shared/papers/tim_net.md``), which is the alphabetical order of the English class names. Rows are sorted by class (in that order), then
-by file name, which is the order TIM-Net's feature files use (one class folder after the other, files
-sorted inside each folder). Keeping one order everywhere makes fold assignments reproducible.
+``../shared/papers/tim_net.md``), which is the alphabetical order of the English class names.
+Rows are sorted by class (in that order), then by file name, which is the order TIM-Net's feature
+files use (one class folder after the other, files sorted inside each folder). Keeping one order
+everywhere makes fold assignments reproducible.
 
 Examples
 --------

@@ -47,6 +47,17 @@ def test_every_notebook_has_a_parameters_cell():
         )
 
 
+def test_papermill_sees_every_parameter():
+    """A line papermill cannot parse (e.g. an ``=`` in its comment) silently drops out of `--help-notebook`."""
+    papermill = pytest.importorskip("papermill")
+    from conftest import notebook_defaults
+
+    for notebook in notebooks():
+        inferred = set(papermill.inspect_notebook(str(notebook)))
+        assigned = set(notebook_defaults(notebook.stem))
+        assert assigned == inferred, f"{notebook.name}: papermill does not see {sorted(assigned - inferred)}"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_notebook_runs_end_to_end_under_nbval(name, tmp_path, synthetic_root):

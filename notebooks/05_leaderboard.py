@@ -158,10 +158,13 @@ print(f"{len(paths)} run(s) on {dataset} in " + ", ".join(str(f) for f in folder
 #
 # **The folds.** The deep notebooks build their folds with `ser_common.splits.PROTOCOLS`
 # over the manifest in `load_manifest`'s order; so does `papers/classical/runs.py`, with the
-# deep runs' `folds` and `seed`. A validation part is not needed (nothing is selected), so it
-# goes back into training; the *test* parts are exactly theirs. The check: the *fingerprint*
-# of the test parts (a hash of every fold's test indices and of the file names,
-# `splits.fingerprint`) must equal the `folds_fingerprint` each deep run recorded.
+# deep runs' `folds` and `seed`: the leaderboard's own (10 folds, seed 46), plus those of any
+# deep run that used others (Light-SERNet's notebook defaults to the official seed 42), so
+# every deep run of a shared protocol has classical rows on its folds
+# (`classical_runs.leaderboard_folds`). A validation part is not needed (nothing is
+# selected), so it goes back into training; the *test* parts are exactly theirs. The check:
+# the *fingerprint* of the test parts (a hash of every fold's test indices and of the file
+# names, `splits.fingerprint`) must equal the `folds_fingerprint` each deep run recorded.
 #
 # **Per-speaker z-score.** Each speaker's features standardised with that speaker's own mean
 # and spread removes much of "who is speaking" from the features. It uses no label, but it
@@ -183,29 +186,25 @@ else:
               f"shown):\n{str(error).splitlines()[0]}")
 
 if manifest is not None:
+    deep_runs = {path: data for path in paths if (data := results.load_results(path))["paper"] != "classical"}
+    fold_grid = classical_runs.leaderboard_folds(manifest, settings["protocols"], list(deep_runs.values()))
+    covered = {fingerprint for _, _, fingerprint in fold_grid}
     recorded = {}
-    for path in paths:
-        data = results.load_results(path)
-        if data["paper"] == "classical":
-            continue
-        recorded.setdefault((data["protocol"], data["params"].get("folds_fingerprint")), []).append(
-            f"{data['paper']} ({path.name})")
-    checks = []
-    for protocol, fold_settings in settings["protocols"].items():
-        built_folds = classical_runs.make_folds(manifest, protocol, **fold_settings)
-        ours = classical_runs.folds_fingerprint(built_folds, manifest)
-        same = recorded.get((protocol, ours), [])
-        other = sorted({fp for (p, fp) in recorded if p == protocol and fp != ours})
-        checks.append({"protocol": protocol, **fold_settings, "classical fingerprint": ours,
-                       "deep runs on the same folds": len(same),
-                       "other fingerprints of this protocol": ", ".join(other) or "–"})
+    for path, data in deep_runs.items():
+        recorded.setdefault((data["protocol"], data["params"].get("folds_fingerprint")), []).append(path.name)
+    checks = [{"protocol": protocol, **fold_settings, "classical fingerprint": ours,
+               "deep runs on the same folds": len(recorded.get((protocol, ours), [])),
+               "deep runs on folds without classical rows": len(
+                   [name for (p, fp), names in recorded.items() if p == protocol and fp not in covered for name in names])}
+              for protocol, fold_settings, ours in fold_grid]
     display(pd.DataFrame(checks))
 
 # %% [markdown]
-# Every deep run of the same protocol should be counted in "deep runs on the same folds". A
-# run under "other fingerprints" used other folds: another seed (Light-SERNet's notebook
-# defaults to the official seed 42, the others to 46), another number of folds, or files left
-# out of its manifest. Its rows stay in the table, but no paired test joins it with the rest.
+# One line per set of folds the classical rows are computed on; every deep run of a shared
+# protocol should be counted in one line's "deep runs on the same folds". A run counted under
+# "folds without classical rows" recorded a fingerprint these folds do not reproduce (files
+# left out of its manifest, or another corpus version): its row stays in the table, but no
+# paired test joins it with the classical rows.
 #
 # The features are cached (`$SER_CACHE_DIR/classical`); the first ComParE extraction of
 # EMO-DB takes a few minutes. Each row is one results file written fold by fold, like every
@@ -221,7 +220,7 @@ if manifest is not None:
     print(f"{feature_set} functionals {X_functionals.shape} in {time.perf_counter() - start:.1f} s")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # sklearn's "ill-conditioned" notes on tiny corpora
-        for protocol, fold_settings in settings["protocols"].items():
+        for protocol, fold_settings, _ in fold_grid:
             for model in settings["models"]:
                 for normalisation in settings["normalisations"]:
                     start = time.perf_counter()

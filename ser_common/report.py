@@ -30,7 +30,7 @@ COLUMNS = ("corpus", "protocol", "same folds", "model", "selection", "folds run"
            "macro_f1", "s/epoch", "paper UA / WA", "Δ UA / WA", "file")
 
 #: Identity keys that have their own column, or that say nothing about the model: never used to tell rows apart.
-_NOT_VARIANTS = {"dataset", "protocol", "selection", "epochs", "folds_fingerprint", "n_utterances", "skipped_files"}
+_NOT_VARIANTS = {"dataset", "protocol", "selection", "folds_fingerprint", "n_utterances", "skipped_files"}
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -62,8 +62,8 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
     Formatted columns :data:`COLUMNS`, plus numbers for plots and tests: ``ua_mean``,
     ``ua_std``, ``wa_mean``, ``macro_f1_mean`` (percent), ``paper_ua``, ``paper_wa``,
     ``leaky``, ``fingerprint``, ``paper_label``, ``path``. Rows are sorted by corpus,
-    protocol and UA (best first). A model name shared by runs that differ in a setting
-    gets that setting appended, e.g. ``CkTIM-Net (n_tab=3)``.
+    protocol and UA (best first). A model name shared by runs of one corpus and protocol
+    that differ in a setting gets that setting appended, e.g. ``CkTIM-Net (n_tab=3)``.
     """
     paths = [Path(p) for p in paths]
     datas = [load_results(p) for p in paths]
@@ -81,10 +81,12 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
     table["leaky"] = [d["params"].get("selection") == "best_test_leaky" for d in datas]
     table.loc[table["leaky"], "selection"] += " ⚠ LEAKY"
     table.loc[table["epochs"].isna() & (table["selection"] == "last"), "selection"] = "none"
-    # Tell apart the runs of one model that differ in a setting (e.g. CkTIM-Net's n_tab).
+    # Tell apart the runs of one model that differ in a setting (e.g. CkTIM-Net's n_tab), where
+    # they meet: rows are only compared within a corpus and protocol.
     names = list(table["model"])
     for i, data in enumerate(datas):
-        same = [d for j, d in enumerate(datas) if names[j] == names[i] and d["paper"] == data["paper"]]
+        same = [d for j, d in enumerate(datas) if names[j] == names[i] and d["paper"] == data["paper"]
+                and (d["dataset"], d["protocol"]) == (data["dataset"], data["protocol"])]
         keys = sorted({k for d in same for k in set(d["params"]) | set(data["params"])
                        if k not in _NOT_VARIANTS and d["params"].get(k) != data["params"].get(k)})
         if keys:

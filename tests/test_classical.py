@@ -213,6 +213,32 @@ def test_classical_folds_are_the_experiment_folds(protocol, tmp_path, synthetic_
         runs.make_folds(manifest, "stratified_10fold", folds=10, seed=46), manifest)
 
 
+def test_leaderboard_folds_add_the_folds_of_deep_runs_with_other_settings(synthetic_root):
+    """Classical rows follow every deep run's folds (Light-SERNet's seed 42), never twice, never unmatched."""
+    from papers.classical import runs
+
+    manifest = runs.corpus("synthetic", synthetic_root)
+
+    def fingerprint(protocol, folds, seed):
+        return runs.folds_fingerprint(runs.make_folds(manifest, protocol, folds=folds, seed=seed), manifest)
+
+    def deep(protocol, folds, seed, fingerprint_):
+        return {"protocol": protocol, "params": {"folds": folds, "seed": seed, "folds_fingerprint": fingerprint_}}
+
+    base = {"stratified_10fold": {"folds": 10, "seed": 46}, "speaker_independent": {"folds": 10, "seed": 46}}
+    assert [(p, s) for p, s, _ in runs.leaderboard_folds(manifest, base)] == list(base.items())
+    seed_42 = fingerprint("stratified_10fold", 10, 42)
+    grid = runs.leaderboard_folds(manifest, base, [
+        deep("stratified_10fold", 10, 42, seed_42),
+        deep("stratified_10fold", 10, 42, seed_42),  # a second run on the same folds adds nothing
+        deep("speaker_independent", 10, 42, fingerprint("speaker_independent", 10, 42)),  # same test parts as seed 46
+        deep("stratified_10fold", 5, 0, "not-these-files"),  # its manifest differs: no classical folds match
+        deep("paper_10fold", 10, 46, "whatever"),  # a paper's own protocol: not a shared one
+    ])
+    assert grid[2:] == [("stratified_10fold", {"folds": 10, "seed": 42}, seed_42)]
+    assert len({fp for _, _, fp in grid}) == len(grid) == 3
+
+
 def test_run_row_writes_a_labelled_resumable_results_file(tmp_path, synthetic_root):
     from papers.classical import runs
     from ser_common.results import load_results

@@ -67,13 +67,14 @@ def test_leaderboard_groups_marks_and_compares(tmp_path):
         _run(tmp_path, "leaky", selection="best_test_leaky", uas=(0.95,) * 6),
         _run(tmp_path, "other_folds", fingerprint="f2", n_tab=4),
         _run(tmp_path, "loso", protocol="speaker_independent", fingerprint="f3"),
+        _run(tmp_path, "loso_longer", protocol="speaker_independent", fingerprint="f3", epochs=10, uas=(0.5,)),
         _run(tmp_path, "empty", uas=()),
     ]
     table = report.leaderboard(paths)
     assert table.attrs["left_out"] == ["empty.json"]
-    assert list(table["protocol"]) == ["paper_10fold"] * 3 + ["speaker_independent"]
+    assert list(table["protocol"]) == ["paper_10fold"] * 3 + ["speaker_independent"] * 2
     assert table["ua_mean"].iloc[0] == pytest.approx(95.0)  # best first within a protocol
-    assert list(table["same folds"]) == ["A", "A", "B", "C"]
+    assert list(table["same folds"]) == ["A", "A", "B", "C", "C"]
     leaky = table[table["leaky"]].iloc[0]
     assert leaky["selection"] == "best_test_leaky ⚠ LEAKY" and leaky["paper UA / WA"] == "95.17 / 95.70"
     clean = table[table["path"] == str(paths[0])].iloc[0]
@@ -81,8 +82,10 @@ def test_leaderboard_groups_marks_and_compares(tmp_path):
     assert clean["paper UA / WA"] == "89.19 / 90.28"
     assert clean["Δ UA / WA"] == f"{ours - 89.19:+.2f} / {ours - 90.28:+.2f}"
     assert table.loc[table["path"] == str(paths[3]), "paper UA / WA"].iloc[0] == ""  # no published LOSO number
-    # runs of one model that differ in a setting are told apart by it
-    assert set(table["model"]) == {"TIM-Net (n_tab=None)", "TIM-Net (n_tab=4)"}
+    # runs of one model that differ in a setting are told apart by it, within a protocol (the
+    # LOSO runs have no n_tab to tell apart: they differ in epochs only)
+    assert list(table["model"]) == ["TIM-Net (n_tab=None)"] * 2 + ["TIM-Net (n_tab=4)", "TIM-Net (epochs=5)",
+                                                                    "TIM-Net (epochs=10)"]
     assert list(table.columns[: len(report.COLUMNS)]) == list(report.COLUMNS)
     assert table["params"].iloc[0] == "1,000" and table["s/epoch"].iloc[0] == 0.5
     assert "| emodb | paper_10fold | A |" in report.markdown(table[list(report.COLUMNS)])

@@ -34,8 +34,8 @@ from ser_common.metrics import evaluate
 from ser_common.results import RunResults, to_jsonable
 from ser_common.synthetic import make_synthetic
 
-__all__ = ["MODEL_NAMES", "NORMALISATION_NOTES", "corpus", "folds_fingerprint", "make_folds", "model_info",
-           "row_identity", "run_row"]
+__all__ = ["MODEL_NAMES", "NORMALISATION_NOTES", "corpus", "folds_fingerprint", "leaderboard_folds", "make_folds",
+           "model_info", "row_identity", "run_row"]
 
 NOTEBOOK = "05_leaderboard"
 
@@ -78,6 +78,37 @@ def make_folds(manifest: pd.DataFrame, protocol: str, folds: int = 10, seed: int
 def folds_fingerprint(built: list[splits.Fold], manifest: pd.DataFrame) -> str:
     """``Experiment.identity``'s ``folds_fingerprint``: the test parts and the file names, in order."""
     return splits.fingerprint(built, manifest["path"].map(lambda p: Path(p).name))
+
+
+def leaderboard_folds(manifest: pd.DataFrame, protocols: dict[str, dict],
+                      deep_runs: list[dict] = ()) -> list[tuple[str, dict, str]]:
+    """The folds the classical rows are computed on: ``(protocol, {"folds", "seed"}, fingerprint)``.
+
+    ``protocols`` are the leaderboard's own settings (``recipe.LEADERBOARD["protocols"]``).
+    Every deep run (a loaded results dict) of a shared protocol whose ``folds``/``seed`` give
+    other test parts, e.g. Light-SERNet's official seed 42, adds its settings, so a paired
+    test can join it with the classical rows; but only where these folds reproduce the
+    fingerprint the run recorded (a run with files left out of its manifest does not match,
+    and stays unpaired). Test parts already covered are not added twice (a leave-one-speaker-out
+    split does not depend on the seed).
+    """
+    chosen = []
+    for protocol, settings in protocols.items():
+        setting = {"folds": int(settings["folds"]), "seed": int(settings["seed"])}
+        chosen.append((protocol, setting, folds_fingerprint(make_folds(manifest, protocol, **setting), manifest)))
+    for data in deep_runs:
+        protocol, params = data["protocol"], data["params"]
+        recorded = params.get("folds_fingerprint")
+        if protocol not in splits.PROTOCOLS or recorded in {fp for _, _, fp in chosen}:
+            continue
+        setting = {"folds": int(params["folds"]), "seed": int(params["seed"])}
+        try:
+            built = make_folds(manifest, protocol, **setting)
+        except ValueError:  # e.g. more folds than speakers: these folds are not the run's
+            continue
+        if folds_fingerprint(built, manifest) == recorded:
+            chosen.append((protocol, setting, recorded))
+    return chosen
 
 
 def feature_identity(feature_set: str) -> dict:

@@ -107,6 +107,7 @@ os.environ["TF_NUM_INTEROP_THREADS"] = "1"
 # %matplotlib inline
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -186,16 +187,14 @@ else:
               f"shown):\n{str(error).splitlines()[0]}")
 
 if manifest is not None:
-    deep_runs = {path: data for path in paths if (data := results.load_results(path))["paper"] != "classical"}
-    fold_grid = classical_runs.leaderboard_folds(manifest, settings["protocols"], list(deep_runs.values()))
+    deep_runs = [data for path in paths if (data := results.load_results(path))["paper"] != "classical"]
+    fold_grid = classical_runs.leaderboard_folds(manifest, settings["protocols"], deep_runs)
     covered = {fingerprint for _, _, fingerprint in fold_grid}
-    recorded = {}
-    for path, data in deep_runs.items():
-        recorded.setdefault((data["protocol"], data["params"].get("folds_fingerprint")), []).append(path.name)
+    recorded = Counter((data["protocol"], data["params"].get("folds_fingerprint")) for data in deep_runs)
     checks = [{"protocol": protocol, **fold_settings, "classical fingerprint": ours,
-               "deep runs on the same folds": len(recorded.get((protocol, ours), [])),
-               "deep runs on folds without classical rows": len(
-                   [name for (p, fp), names in recorded.items() if p == protocol and fp not in covered for name in names])}
+               "deep runs on the same folds": recorded[(protocol, ours)],
+               "deep runs on folds without classical rows": sum(
+                   n for (p, fp), n in recorded.items() if p == protocol and fp not in covered)}
               for protocol, fold_settings, ours in fold_grid]
     display(pd.DataFrame(checks))
 

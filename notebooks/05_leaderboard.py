@@ -36,7 +36,7 @@
 # * selections that looked at the test fold are marked **⚠ LEAKY**;
 # * the paper's own number appears only where its protocol and selection are ours;
 # * a **paired test** over the folds says whether a gap between two models is larger than
-#   the noise between folds;
+#   the noise between folds; runs on different folds are paired utterance by utterance;
 # * the cost of each model, parameters, compute per utterance, training time per epoch, and
 #   latency measured here and now on this machine, sits next to its accuracy.
 #
@@ -55,8 +55,9 @@
 # * read a results table critically: which rows may be compared, and which may not;
 # * tell two runs made on the same folds from two runs that only share a protocol name, with
 #   a fingerprint of the test parts;
-# * decide whether a difference of a few points is real, with a paired test over folds and a
-#   correction for testing many pairs;
+# * decide whether a difference of a few points is real, with a paired test over folds (or,
+#   across different folds, over utterances grouped by speaker) and a correction for testing
+#   many pairs;
 # * put accuracy next to cost (parameters, FLOPs, latency) and say what each cost measures;
 # * explain why a per-speaker normalisation helps a speaker-independent classical baseline so
 #   much, and why its numbers need a label.
@@ -394,6 +395,55 @@ else:
     print(pairs["verdict"].value_counts().to_string())
 
 # %% [markdown]
+# ### Different folds: pair the utterances instead
+#
+# Runs on different folds (different letters in one protocol) cannot be paired fold by fold.
+# But a cross-validation tests every utterance exactly once, by a model that never heard it,
+# and every results file keeps each fold's test indices and predictions. So two complete
+# runs can be paired **utterance by utterance**, whatever their folds:
+# `lb.out_of_fold_predictions` puts each run's predictions back in corpus order (and checks
+# them against every fold's recorded confusion matrix), and `lb.utterance_paired_test` writes
+# the UA difference as a sum over utterances of weight × (A right − B right).
+#
+# * **p**: a sign-flip test. If A and B were interchangeable, each unit's share of the
+#   difference would be as likely to count for B as for A. Utterances of one speaker are not
+#   independent (same voice, same recording session), so the units are **speakers**: with 10
+#   speakers all 2¹⁰ sign patterns are tried, and the smallest possible p is 2/1024 ≈ 0.002.
+#   `p (utterances)` treats every utterance as independent: smaller, and too optimistic.
+# * **95 % CI**: a bootstrap over speakers of A's UA minus B's.
+# * **same model**: one model on two fold sets (only its seed, i.e. its folds, differs): the
+#   gap a change of folds alone makes. These rows calibrate the others.
+#
+# Pairs that a fold-wise test above already covers (one of the two models also ran on the
+# other's folds) are left out; so are runs whose folds do not test every utterance (a
+# protocol of repeated random splits, or a run with folds still missing).
+
+# %%
+if manifest is None:
+    print("pairing utterances needs the corpus labels in manifest order: the corpus is not here (or classical=False)")
+else:
+    labels = manifest["label"].cat.codes.to_numpy()
+    speakers = manifest["speaker"].astype(str).to_numpy()
+    across = lb.utterance_paired_tests(table, labels, groups=speakers)
+    across.insert(across.columns.get_loc("p"), "p (utterances)", lb.utterance_paired_tests(table, labels)["p"])
+    print(f"{len(across.attrs['left_out'])} run(s) not paired, their folds do not test every utterance once:")
+    for line in across.attrs["left_out"]:
+        print("  ", line)
+    if across.empty:
+        print("no two complete runs of one protocol used different folds")
+    else:
+        calibration_first = across.sort_values("same model", ascending=False, kind="stable")
+        display(calibration_first.drop(columns=["corpus"]).style.hide(axis="index").format(
+            {"A − B (UA, points)": "{:+.2f}", "p (utterances)": "{:.4f}", "p": "{:.4f}", "p (Holm)": "{:.4f}"}))
+
+# %% [markdown]
+# Read the **same model** rows first: one model on two fold sets, so their gap is the change
+# of folds alone, and their p should be large. A gap between two different models that is
+# well beyond those, with a speaker-level p that survives Holm, is a difference between the
+# models rather than between their folds. Compare the two p columns on one row: the same gap
+# looks far more certain when correlated utterances are counted as independent evidence.
+
+# %% [markdown]
 # ## 6. Pictures
 #
 # ### Accuracy against size and speed
@@ -486,7 +536,9 @@ print("\n".join(report.readme_block(sorted(committed.glob("*.json"))).splitlines
 # ## What to remember
 #
 # * A number means something only with its protocol, its selection and its folds: compare
-#   rows within one corpus and protocol, pair them only on the same folds.
+#   rows within one corpus and protocol, pair them fold by fold only on the same folds.
+# * Runs on different folds can still be paired through their out-of-fold predictions, one
+#   utterance at a time; group the utterances by speaker, they are not independent.
 # * With 10 folds the spread between folds is several points: a gap of one or two points
 #   between two models is usually fold noise; a paired test says so.
 # * Speaker-dependent numbers overstate what a model does for a new voice, for deep and

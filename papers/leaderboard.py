@@ -24,7 +24,8 @@ import pandas as pd
 from ser_common.results import load_results, paired_test
 
 __all__ = ["build_model", "count_parameters", "examples_per_utterance", "input_shape", "latency_ms", "mflops",
-           "paired_tests", "per_class_recall", "speaker_drop", "unique_runs"]
+           "out_of_fold_predictions", "paired_tests", "per_class_recall", "speaker_drop", "unique_runs",
+           "utterance_paired_test", "utterance_paired_tests"]
 
 
 def unique_runs(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
@@ -190,18 +191,156 @@ def paired_tests(table: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["corpus", "protocol", "same folds", "model A", "model B", "folds paired",
                                       f"A − B ({metric.upper()}, points)", "p"])
     tested = out["p"].notna().to_numpy()
-    p_values = out.loc[tested, "p"].to_numpy(dtype=float)
-    order, adjusted, running = np.argsort(p_values), np.empty(p_values.size), 0.0
-    for rank, position in enumerate(order):
-        running = max(running, min(1.0, (p_values.size - rank) * p_values[position]))
-        adjusted[position] = running
     out["p (Holm)"] = None
-    out.loc[tested, "p (Holm)"] = adjusted
+    out.loc[tested, "p (Holm)"] = _holm(out.loc[tested, "p"].to_numpy(dtype=float))
     out["verdict"] = [
         "too few common folds (< 5)" if p is None or p != p else
         "beyond fold noise, also after Holm" if holm < 0.05 else
         "beyond fold noise (p < 0.05), not after Holm" if p < 0.05 else "within fold noise"
         for p, holm in zip(out["p"], out["p (Holm)"])]
+    return out
+
+
+def _holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: the smallest p times the number of tests, the next times one less, ..."""
+    order, adjusted, running = np.argsort(p_values), np.empty(p_values.size), 0.0
+    for rank, position in enumerate(order):
+        running = max(running, min(1.0, (p_values.size - rank) * p_values[position]))
+        adjusted[position] = running
+    return adjusted
+
+
+def out_of_fold_predictions(data: dict, y_true: Sequence[int]) -> np.ndarray:
+    """Every utterance's prediction by the fold that tested it (``-1`` never happens: all must be tested).
+
+    ``y_true`` is the corpus's labels in manifest order (``load_manifest``). Each fold's
+    recorded ``test_index`` / ``y_pred`` must reproduce its recorded confusion matrix with
+    these labels, which catches a manifest in another order or of another corpus version.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    n_classes, predicted = len(data["class_names"]), np.full(len(y_true), -1, dtype=np.int64)
+    if data["params"].get("n_utterances", len(y_true)) != len(y_true):
+        raise ValueError(f"the run was made on {data['params']['n_utterances']} utterances, the labels given have "
+                         f"{len(y_true)}: pass the labels of the run's own manifest")
+    for key, fold in sorted(data["folds"].items(), key=lambda item: int(item[0])):
+        extra = fold.get("extra", {})
+        if "test_index" not in extra or "y_pred" not in extra:
+            raise ValueError(f"fold {key} did not record its test_index / y_pred (a results file from before they "
+                             "were stored): re-run that fold")
+        index, pred = np.asarray(extra["test_index"], dtype=np.int64), np.asarray(extra["y_pred"], dtype=np.int64)
+        if (predicted[index] >= 0).any():
+            raise ValueError(f"fold {key} tests utterances another fold already tested: not a cross-validation")
+        confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+        np.add.at(confusion, (y_true[index], pred), 1)
+        if not np.array_equal(confusion, np.asarray(fold["confusion"])):
+            raise ValueError(f"fold {key}: its predictions with these labels do not give its recorded confusion "
+                             "matrix; the labels are in another order (another manifest or corpus version)")
+        predicted[index] = pred
+    if (predicted < 0).any():
+        raise ValueError(f"{int((predicted < 0).sum())} of {len(y_true)} utterances were never tested "
+                         f"({len(data['folds'])} folds recorded): every fold must be run")
+    return predicted
+
+
+def utterance_paired_test(first: dict, second: dict, y_true: Sequence[int], groups: Sequence | None = None,
+                          n_resamples: int = 10_000, seed: int = 0) -> dict:
+    """Two runs compared on the same utterances through their out-of-fold predictions; any folds.
+
+    A paired test over folds needs the same folds. With different folds, every utterance
+    was still predicted once by each run, by a model that had not seen it, so the two
+    runs can be paired utterance by utterance. UA is a weighted sum of correct answers
+    (weight ``1 / (classes × size of the utterance's class)``), so its difference is a sum
+    over utterances of weight × (A right − B right).
+
+    ``p_value``: a sign-flip (permutation) test: under "A and B are interchangeable", each
+    unit's contribution to the difference is as likely to flip sign. ``ci_low`` /
+    ``ci_high``: a 95 % percentile bootstrap over units of A's UA minus B's. The units are
+    utterances, or the ``groups`` (e.g. speakers) when given: utterances of one speaker are
+    not independent, so grouped units give the more honest, wider answer (with few groups
+    every sign pattern is enumerated, and the smallest possible p is ``2 / 2**groups``).
+    ``a_only`` / ``b_only``: utterances only A (only B) got right.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    a, b = out_of_fold_predictions(first, y_true), out_of_fold_predictions(second, y_true)
+    if list(first["class_names"]) != list(second["class_names"]):
+        raise ValueError("the two runs name their classes differently; they cannot be paired")
+    n_classes = len(first["class_names"])
+    units = np.arange(len(y_true)) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    n_units = int(units.max()) + 1
+    # Per unit and class: utterances, and how many each run got right.
+    size, right_a, right_b = (np.zeros((n_units, n_classes)) for _ in range(3))
+    np.add.at(size, (units, y_true), 1)
+    np.add.at(right_a, (units, y_true), a == y_true)
+    np.add.at(right_b, (units, y_true), b == y_true)
+
+    def ua(weights: np.ndarray, right: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.nanmean((weights @ right) / (weights @ size), axis=-1)
+
+    observed = float(ua(np.ones(n_units), right_a) - ua(np.ones(n_units), right_b))
+    contribution = ((right_a - right_b) / size.sum(axis=0) / np.count_nonzero(size.sum(axis=0))).sum(axis=1)
+    rng = np.random.default_rng(seed)
+    if 2 ** min(n_units, 30) <= n_resamples:
+        signs = 1.0 - 2 * ((np.arange(2 ** n_units)[:, None] >> np.arange(n_units)) & 1)
+    else:
+        signs = 1.0 - 2 * rng.integers(0, 2, size=(n_resamples, n_units))
+    extreme = np.abs(signs @ contribution) >= abs(observed) - 1e-12
+    exact = len(signs) == 2 ** n_units  # every sign pattern (the observed one included), else a random sample
+    p_value = float(extreme.mean() if exact else (1 + extreme.sum()) / (1 + len(signs)))
+    n_boot = min(n_resamples, 2000)  # each bootstrap sample: how often every unit is drawn
+    picks = rng.integers(0, n_units, size=(n_boot, n_units)) + n_units * np.arange(n_boot)[:, None]
+    draws = np.bincount(picks.ravel(), minlength=n_boot * n_units).reshape(n_boot, n_units).astype(float)
+    low, high = np.nanpercentile(ua(draws, right_a) - ua(draws, right_b), [2.5, 97.5])
+    return {"n": len(y_true), "units": n_units, "ua_first": float(ua(np.ones(n_units), right_a)),
+            "ua_second": float(ua(np.ones(n_units), right_b)), "difference": observed, "ci_low": float(low),
+            "ci_high": float(high), "p_value": p_value, "a_only": int(np.sum((a == y_true) & (b != y_true))),
+            "b_only": int(np.sum((b == y_true) & (a != y_true)))}
+
+
+#: Identity keys that only say which folds a run used: two runs equal apart from these are one model on two fold sets.
+FOLD_KEYS = ("seed", "folds_fingerprint")
+
+
+def _model_key(data: dict) -> str:
+    return json.dumps([data["paper"], {k: v for k, v in data["params"].items() if k not in FOLD_KEYS}], sort_keys=True)
+
+
+def utterance_paired_tests(table: pd.DataFrame, y_true: Sequence[int], groups: Sequence | None = None) -> pd.DataFrame:
+    """Pairs of rows (one corpus and protocol) on *different* folds that no fold-wise test covers, utterance by utterance.
+
+    A pair is left to :func:`paired_tests` when one of its models also ran on the other's
+    folds. What remains: models that never met on the same folds, and each model against
+    itself on another fold set (``same model`` is true), which shows how large a gap a
+    change of folds alone makes. Rows whose folds did not test every utterance are left out
+    (``attrs["left_out"]``). ``p (Holm)`` corrects for the pairs tested here.
+    """
+    complete, left_out = {}, []
+    for row in table.itertuples():
+        data = load_results(row.path)
+        try:
+            out_of_fold_predictions(data, y_true)
+            complete[row.path] = data
+        except ValueError as error:
+            left_out.append(f"{row.model} ({row.protocol}): {error}")
+    usable = table[table["path"].isin(complete)]
+    rows = []
+    for (corpus, protocol), group in usable.groupby(["corpus", "protocol"], sort=False):
+        on_folds = {(_model_key(complete[path]), fingerprint) for path, fingerprint in zip(group["path"], group["fingerprint"])}
+        for (_, a), (_, b) in itertools.combinations(group.iterrows(), 2):
+            key_a, key_b = _model_key(complete[a["path"]]), _model_key(complete[b["path"]])
+            if a["fingerprint"] == b["fingerprint"] or key_a != key_b and (
+                    (key_a, b["fingerprint"]) in on_folds or (key_b, a["fingerprint"]) in on_folds):
+                continue
+            result = utterance_paired_test(complete[a["path"]], complete[b["path"]], y_true, groups)
+            rows.append({"corpus": corpus, "protocol": protocol, "model A": a["model"], "folds A": a["same folds"],
+                         "model B": b["model"], "folds B": b["same folds"], "same model": key_a == key_b,
+                         "A − B (UA, points)": round(100 * result["difference"], 2),
+                         "95 % CI": f"[{100 * result['ci_low']:+.2f}, {100 * result['ci_high']:+.2f}]",
+                         "only A right": result["a_only"], "only B right": result["b_only"], "p": result["p_value"]})
+    out = pd.DataFrame(rows, columns=["corpus", "protocol", "model A", "folds A", "model B", "folds B", "same model",
+                                      "A − B (UA, points)", "95 % CI", "only A right", "only B right", "p"])
+    out["p (Holm)"] = _holm(out["p"].to_numpy(dtype=float))
+    out.attrs["left_out"] = left_out
     return out
 
 

@@ -109,6 +109,86 @@ def test_paired_tests_pair_only_the_same_folds_and_correct_for_many_pairs(tmp_pa
     assert (tested["p (Holm)"] >= tested["p"]).all() and (tested["p (Holm)"] <= 1).all()
 
 
+# ----------------------------------------------------------------------------- pairing utterances across folds
+
+LABELS = np.tile([0, 1], 20)  # 40 utterances, two classes
+SPEAKERS = np.repeat(np.arange(4), 10)  # four speakers, ten utterances each
+
+
+def _cv_run(folder: Path, name: str, predictions: np.ndarray, *, fingerprint: str, model: str = "m",
+            folds: list[np.ndarray] | None = None, labels: np.ndarray = LABELS) -> Path:
+    """A complete cross-validation run whose folds recorded ``predictions`` (in corpus order)."""
+    if folds is None:
+        order = np.random.default_rng(int(fingerprint[-1])).permutation(len(labels))
+        folds = np.array_split(order, 5)
+    run = RunResults.open(folder / f"{name}.json", notebook="nb", paper="tim_net", dataset="emodb",
+                          protocol="stratified_10fold", seed=int(fingerprint[-1]), class_names=["a", "b"],
+                          params={"selection": "last", "epochs": 5, "model": model, "folds_fingerprint": fingerprint,
+                                  "n_utterances": len(labels)})
+    run.set_model_info(name=model, param_count=10)
+    for index, test in enumerate(folds):
+        confusion = np.zeros((2, 2), int)
+        np.add.at(confusion, (labels[test], predictions[test]), 1)
+        ua = np.mean(np.diag(confusion) / confusion.sum(axis=1))
+        run.add_fold(index, metrics={"ua": ua, "wa": ua, "confusion": confusion.tolist()}, wall_time_s=1.0,
+                     extra={"test_index": test.tolist(), "y_pred": predictions[test].tolist()})
+    return run.path
+
+
+def test_out_of_fold_predictions_puts_every_prediction_back_and_checks_it(tmp_path):
+    predictions = np.where(np.arange(40) % 3 == 0, 1 - LABELS, LABELS)
+    data = load_results(_cv_run(tmp_path, "run", predictions, fingerprint="f1"))
+    np.testing.assert_array_equal(lb.out_of_fold_predictions(data, LABELS), predictions)
+    with pytest.raises(ValueError, match="another order"):
+        lb.out_of_fold_predictions(data, np.roll(LABELS, 1))
+    with pytest.raises(ValueError, match="40 utterances"):
+        lb.out_of_fold_predictions(data, LABELS[:30])
+    halves = [np.arange(20), np.arange(20, 40)]
+    repeated = load_results(_cv_run(tmp_path, "repeated", predictions, fingerprint="f2",
+                                    folds=[*halves, np.arange(10)]))
+    with pytest.raises(ValueError, match="not a cross-validation"):
+        lb.out_of_fold_predictions(repeated, LABELS)
+    partial = load_results(_cv_run(tmp_path, "partial", predictions, fingerprint="f3", folds=halves[:1]))
+    with pytest.raises(ValueError, match="20 of 40 utterances were never tested"):
+        lb.out_of_fold_predictions(partial, LABELS)
+
+
+def test_utterance_paired_test_pairs_runs_made_on_different_folds(tmp_path):
+    right = LABELS.copy()
+    wrong_on_some = np.where(np.arange(40) % 5 == 0, 1 - LABELS, LABELS)  # 8 errors, 2 per speaker
+    a = load_results(_cv_run(tmp_path, "a", right, fingerprint="f1"))
+    b = load_results(_cv_run(tmp_path, "b", wrong_on_some, fingerprint="f2"))
+    result = lb.utterance_paired_test(a, b, LABELS, groups=SPEAKERS)
+    assert result["units"] == 4 and result["ua_first"] == 1.0 and result["ua_second"] == pytest.approx(0.8)
+    assert result["difference"] == pytest.approx(0.2) and (result["a_only"], result["b_only"]) == (8, 0)
+    assert result["p_value"] == pytest.approx(2 / 2 ** 4)  # A better for every speaker: the smallest p there is
+    # every speaker has the same gap, so every bootstrap sample over speakers gives it
+    assert result["ci_low"] == pytest.approx(0.2) and result["ci_high"] == pytest.approx(0.2)
+    by_utterance = lb.utterance_paired_test(a, b, LABELS)
+    assert by_utterance["units"] == 40 and by_utterance["p_value"] < 0.05
+    same = lb.utterance_paired_test(b, load_results(_cv_run(tmp_path, "c", wrong_on_some, fingerprint="f3")), LABELS)
+    assert same["difference"] == 0 and same["p_value"] == 1 and same["a_only"] == same["b_only"] == 0
+
+
+def test_utterance_paired_tests_leave_fold_paired_models_to_the_fold_test(tmp_path):
+    rng = np.random.default_rng(0)
+    guesses = [np.where(rng.random(40) < q, LABELS, 1 - LABELS) for q in (0.9, 0.8, 0.6)]
+    paths = [_cv_run(tmp_path, "x1", guesses[0], fingerprint="f1", model="x"),
+             _cv_run(tmp_path, "x2", guesses[0], fingerprint="f2", model="x"),
+             _cv_run(tmp_path, "y1", guesses[1], fingerprint="f1", model="y"),
+             _cv_run(tmp_path, "z2", guesses[2], fingerprint="f2", model="z"),
+             _cv_run(tmp_path, "w2", guesses[2], fingerprint="f2", model="w", folds=[np.arange(20)])]
+    pairs = lb.utterance_paired_tests(report.leaderboard(paths), LABELS, groups=SPEAKERS)
+    named = {frozenset((row["model A"].split(" (")[0], row["model B"].split(" (")[0])): row
+             for _, row in pairs.iterrows()}
+    # x met y and z on their folds (x ran on both fold sets): only x against itself and y against z remain
+    assert len(pairs) == 2 and set(named) == {frozenset(["x"]), frozenset(["y", "z"])}
+    assert named[frozenset(["x"])]["same model"]
+    assert named[frozenset(["x"])]["A − B (UA, points)"] == 0 and not named[frozenset(["y", "z"])]["same model"]
+    assert (pairs["p (Holm)"] >= pairs["p"]).all()
+    assert len(pairs.attrs["left_out"]) == 1 and "never tested" in pairs.attrs["left_out"][0]
+
+
 def test_unique_runs_speaker_drop_and_per_class_recall(tmp_path):
     first = _run(tmp_path / "a", "run")
     copy = tmp_path / "b" / "run.json"

@@ -702,3 +702,48 @@ else:
         print(f"RBF − linear SVM: {100 * test['mean_difference']:+.2f} UA points over {test['n']} folds, "
               f"p = {test['p_value']}")
 ### END SOLUTION
+
+# %% [markdown]
+# ### Exercise 6 ★★ · Two ways to pair the same two runs
+#
+# Take the two best complete runs of the largest group on the same folds (complete: every
+# utterance tested once, `lb.out_of_fold_predictions` accepts them). Pair them fold by fold
+# (`results.paired_test`) and utterance by utterance with speakers as units
+# (`lb.utterance_paired_test(..., groups=speakers)`). Do the two tests agree on the gap and
+# on whether it is real? What are the units of each test, and which one could you still use
+# if the two runs had used different folds? (Needs the corpus labels.)
+
+# %%
+### BEGIN SOLUTION
+def is_complete(path) -> bool:
+    try:
+        lb.out_of_fold_predictions(results.load_results(path), labels)
+        return True
+    except ValueError:
+        return False
+
+
+if manifest is None:
+    print("needs the corpus labels (data_dir, classical=True)")
+else:
+    usable = table[[is_complete(path) for path in table["path"]]]
+    sizes = usable.groupby(["corpus", "fingerprint"]).size()
+    if sizes.empty or sizes.max() < 2:
+        print("no two complete runs share their folds here")
+    else:
+        corpus_name, fingerprint = sizes.idxmax()
+        group = usable[(usable["corpus"] == corpus_name) & (usable["fingerprint"] == fingerprint)]
+        a, b = (results.load_results(path) for path in group["path"].iloc[:2])
+        by_fold = results.paired_test(a, b)
+        by_speaker = lb.utterance_paired_test(a, b, labels, groups=speakers)
+        print(f"{group['model'].iloc[0]} vs {group['model'].iloc[1]}")
+        print(f"fold by fold    : {100 * by_fold['mean_difference']:+.2f} UA points (mean of per-fold UA), "
+              f"{by_fold['n']} folds, p = {by_fold['p_value']}")
+        print(f"speaker by speaker: {100 * by_speaker['difference']:+.2f} UA points (UA of the pooled predictions), "
+              f"{by_speaker['units']} speakers, p = {by_speaker['p_value']:.4f}, 95 % CI "
+              f"[{100 * by_speaker['ci_low']:+.2f}, {100 * by_speaker['ci_high']:+.2f}]")
+        print("Both pair the same predictions, grouped differently: the fold test's units are the folds, the other's "
+              "the speakers (in a stratified protocol every fold holds every speaker). The gaps differ a little "
+              "because a mean of per-fold UAs is not the UA of the pooled predictions. Only the utterance test "
+              "still works when the two runs used different folds.")
+### END SOLUTION

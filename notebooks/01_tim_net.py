@@ -22,6 +22,7 @@
 #     test:
 #       epochs: 2
 #       folds: 3
+#       init_seed: 3
 #       jit_compile: false
 #       max_folds: 1
 # ---
@@ -83,6 +84,7 @@ data_dir = None  # None: $SER_DATA_DIR/<dataset>, else ./data/<dataset>
 protocol = "paper_10fold"  # paper_10fold | stratified_10fold | speaker_independent
 folds = 10
 seed = 46  # TIM-Net's EMO-DB seed; it fixes the fold shuffle (and here also the weights)
+init_seed = None  # None: weights and batch order follow seed; a number re-draws them on the same folds (a seed trial)
 selection = "last"  # last | best_val | best_test_leaky (the paper's original, leaky selection)
 epochs = 500  # the paper's value; the quick demo uses far fewer
 batch_size = 64
@@ -139,7 +141,7 @@ from papers.tim_net.model import (
     tab_dilations,
 )
 from papers.tim_net.plots import draw_architecture, plot_receptive_fields
-from ser_common import keras_training, metrics, plots
+from ser_common import keras_training, metrics, plots, results
 
 plt.rcParams["figure.dpi"] = 90
 n_tab = exp["n_tab"]
@@ -314,9 +316,15 @@ for epoch in range(2):
 # trained with `model.fit`; its output on this machine is in `benchmarks/results/`).
 
 # %%
+# A seed trial (init_seed) gets its own results file; without one, the file of the runs made
+# before the parameter existed keeps its identity.
+variant = {} if init_seed is None else {"init_seed": init_seed}
+weights_seed = seed if init_seed is None else init_seed
+
+
 def train_fold(fold):
     keras.backend.clear_session()
-    model = build_tim_net(X.shape[1:], len(class_names), n_tab=n_tab, dropout=dropout, seed=seed + fold.index)
+    model = build_tim_net(X.shape[1:], len(class_names), n_tab=n_tab, dropout=dropout, seed=weights_seed + fold.index)
     renames, monitor = {}, recipe.MONITOR if selection != "last" else None
     if selection == "best_test_leaky" or not fold.val.size:  # the test fold watched (and, if leaky, selected on)
         watched, renames = (X[fold.test], y[fold.test]), {"val_": "test_"}
@@ -325,15 +333,15 @@ def train_fold(fold):
     fit = keras_training.fit(
         model, (X[fold.train], y[fold.train]), watched, epochs=epochs, batch_size=batch_size,
         optimizer=recipe.optimizer(exp.params), label_smoothing=label_smoothing, monitor=monitor,
-        jit_compile=jit_compile, seed=seed + fold.index, progress=progress, description=fold.name,
+        jit_compile=jit_compile, seed=weights_seed + fold.index, progress=progress, description=fold.name,
     )
-    model.save_weights(exp.weights_path(fold))
+    model.save_weights(exp.weights_path(fold, variant=variant))
     return FoldOutcome(y_pred=keras_training.predict(model, X[fold.test]), fit=fit, history_prefix_renames=renames,
                        extra={"leaky": selection == "best_test_leaky"})
 
 
-run = exp.run(train_fold, model_info={"name": "TIM-Net", "framework": f"keras {keras.__version__}",
-                                      "param_count": count, "n_tab": n_tab})
+run = exp.run(train_fold, variant=variant, model_info={
+    "name": "TIM-Net", "framework": f"keras {keras.__version__}", "param_count": count, "n_tab": n_tab})
 
 # %% [markdown]
 # ## 6. Results
@@ -395,9 +403,9 @@ plt.show()
 # utterances cluster more tightly than test ones; the gap is what the model memorised.
 
 # %%
-shown_fold = exp.shown_fold(run)
+shown_fold = exp.shown_fold(run, variant=variant)
 model = build_tim_net(X.shape[1:], len(class_names), n_tab=n_tab, dropout=dropout)
-model.load_weights(exp.ensure_weights(shown_fold, train_fold))
+model.load_weights(exp.ensure_weights(shown_fold, train_fold, variant=variant))
 embedding = np.asarray(embedding_model(model).predict_on_batch(X))
 is_test = np.isin(np.arange(len(y)), exp.folds[shown_fold].test)
 figure = plots.tsne(embedding, y, class_names, seed=seed, sizes=np.where(is_test, 36, 6))
@@ -423,6 +431,34 @@ exp.compare_with_paper()
 
 # %%
 exp.all_runs()[["file", "protocol", "selection", "epochs", "folds run", "UA", "WA"]]
+
+# %% [markdown]
+# **How much is one draw?** A run is one draw of the initial weights and of the batch order.
+# Runs that differ only in `init_seed` (same folds, same recipe; `-p init_seed 47`, see the
+# README) are further draws, and the spread of their fold-averaged UA over draws is the error
+# bar that a single published number lacks. The run without `init_seed` is the draw made
+# with `seed`.
+
+# %%
+def recipe_without_init_seed(data: dict) -> dict:
+    return {key: value for key, value in data["params"].items() if key != "init_seed"}
+
+
+draws = [data for data in map(results.load_results, exp.all_runs().attrs.get("paths", []))
+         if data["folds"] and data["protocol"] == protocol
+         and recipe_without_init_seed(data) == recipe_without_init_seed(run.data)]
+seed_table = pd.DataFrame([{"init_seed": data["params"].get("init_seed", f"none (seed {data['seed']})"),
+                            "folds run": len(data["folds"]), "UA": 100 * data["aggregate"]["ua"]["mean"],
+                            "WA": 100 * data["aggregate"]["wa"]["mean"]} for data in draws])
+complete = seed_table[seed_table["folds run"] == len(exp.folds)]
+if len(complete) >= 2:
+    print(f"{len(complete)} draws with all {len(exp.folds)} folds, mean ± std over draws: "
+          f"UA {complete['UA'].mean():.2f} ± {complete['UA'].std(ddof=0):.2f}, "
+          f"WA {complete['WA'].mean():.2f} ± {complete['WA'].std(ddof=0):.2f}")
+else:
+    print(f"{len(complete)} draw(s) with all {len(exp.folds)} folds so far: one draw has no error bar; "
+          "add one with -p init_seed 47 (same folds, same recipe)")
+seed_table.round(2)
 
 # %% [markdown]
 # ## 8. Predicting the emotion of one WAV file

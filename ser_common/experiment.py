@@ -239,8 +239,8 @@ class Experiment:
         """The results file: ``results_path``, or a name derived from the identity in ``results_dir``."""
         if self.params["results_path"] is not None:
             if variant:
-                raise ValueError("results_path names one file, but this notebook writes one file per variant; "
-                                 "pass results_dir instead")
+                raise ValueError(f"results_path names one file, but a run with {dict(variant)} gets a results file of "
+                                 "its own (one per variant, e.g. a seed trial); pass results_dir instead")
             return Path(self.params["results_path"])
         folder = Path(self.params["results_dir"] or Path(os.environ.get("SER_RUNS_DIR", "runs")) / self.params["dataset"])
         digest = hashlib.blake2b(json.dumps(results_module.to_jsonable(self.identity(variant)), sort_keys=True).encode(),

@@ -37,6 +37,8 @@ PROTOCOLS = {
 
 #: The notebook's own parameters (the common ones come from ser_common.experiment).
 PARAMETERS = {
+    # A seed trial's init seed enters the results identity through the run's variant (see the notebook).
+    "init_seed": Int(min=0, none=True, identity=False),
     "learning_rate": Float(min=0, max=1),
     "beta_1": Float(min=0, max=1),
     "beta_2": Float(min=0, max=1),

@@ -211,7 +211,7 @@ def _holm(p_values: np.ndarray) -> np.ndarray:
 
 
 def out_of_fold_predictions(data: dict, y_true: Sequence[int]) -> np.ndarray:
-    """Every utterance's prediction by the fold that tested it (``-1`` never happens: all must be tested).
+    """Every utterance's prediction, made by the fold that tested it, in corpus (manifest) order.
 
     ``y_true`` is the corpus's labels in manifest order (``load_manifest``). Each fold's
     recorded ``test_index`` / ``y_pred`` must reproduce its recorded confusion matrix with
@@ -277,8 +277,11 @@ def utterance_paired_test(first: dict, second: dict, y_true: Sequence[int], grou
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.nanmean((weights @ right) / (weights @ size), axis=-1)
 
-    observed = float(ua(np.ones(n_units), right_a) - ua(np.ones(n_units), right_b))
-    contribution = ((right_a - right_b) / size.sum(axis=0) / np.count_nonzero(size.sum(axis=0))).sum(axis=1)
+    ua_first, ua_second = float(ua(np.ones(n_units), right_a)), float(ua(np.ones(n_units), right_b))
+    observed = ua_first - ua_second
+    per_class = size.sum(axis=0)
+    present = per_class > 0  # UA averages the recalls of the classes present
+    contribution = ((right_a - right_b)[:, present] / per_class[present]).sum(axis=1) / present.sum()
     rng = np.random.default_rng(seed)
     if 2 ** min(n_units, 30) <= n_resamples:
         signs = 1.0 - 2 * ((np.arange(2 ** n_units)[:, None] >> np.arange(n_units)) & 1)
@@ -291,8 +294,8 @@ def utterance_paired_test(first: dict, second: dict, y_true: Sequence[int], grou
     picks = rng.integers(0, n_units, size=(n_boot, n_units)) + n_units * np.arange(n_boot)[:, None]
     draws = np.bincount(picks.ravel(), minlength=n_boot * n_units).reshape(n_boot, n_units).astype(float)
     low, high = np.nanpercentile(ua(draws, right_a) - ua(draws, right_b), [2.5, 97.5])
-    return {"n": len(y_true), "units": n_units, "ua_first": float(ua(np.ones(n_units), right_a)),
-            "ua_second": float(ua(np.ones(n_units), right_b)), "difference": observed, "ci_low": float(low),
+    return {"n": len(y_true), "units": n_units, "ua_first": ua_first, "ua_second": ua_second,
+            "difference": observed, "ci_low": float(low),
             "ci_high": float(high), "p_value": p_value, "a_only": int(np.sum((a == y_true) & (b != y_true))),
             "b_only": int(np.sum((b == y_true) & (a != y_true)))}
 

@@ -672,39 +672,7 @@ else:
 ### END SOLUTION
 
 # %% [markdown]
-# ### Exercise 5 ★★★ · A row of your own, on the same folds
-#
-# Add a classical row: an RBF-kernel SVM (`model="svm_rbf"`) on the same functionals with
-# the global standardisation, speaker-independent, with `papers.classical.runs.run_row`.
-# Check that its folds fingerprint equals the other speaker-independent rows', put it in the
-# leaderboard, and test it against the linear SVM row. Is a non-linear kernel worth it
-# here? (Needs the corpus audio.)
-
-# %%
-### BEGIN SOLUTION
-import tempfile
-
-if X_functionals is None:
-    print("needs the corpus audio (data_dir) and classical=True")
-else:
-    fold_settings = settings["protocols"]["speaker_independent"]
-    mine = classical_runs.run_row(manifest, X_functionals, dataset=dataset, protocol="speaker_independent",
-                                  model="svm_rbf", normalisation="global", feature_set=feature_set,
-                                  results_dir=tempfile.mkdtemp(), **fold_settings)
-    extended = report.leaderboard([*paths, mine.path])
-    si = extended[extended["protocol"] == "speaker_independent"]
-    print(si[["same folds", "model", "folds run", "UA", "WA"]].to_string(index=False))
-    same = si[si["fingerprint"] == mine.data["params"]["folds_fingerprint"]]
-    print(f"\nsame folds as {len(same) - 1} other speaker-independent row(s)")
-    linear = same[same["model"] == classical_runs.model_info("svm", "global", feature_set, 1, 2)["name"]]
-    if len(linear):
-        test = results.paired_test(mine, results.load_results(linear["path"].iloc[0]))
-        print(f"RBF − linear SVM: {100 * test['mean_difference']:+.2f} UA points over {test['n']} folds, "
-              f"p = {test['p_value']}")
-### END SOLUTION
-
-# %% [markdown]
-# ### Exercise 6 ★★ · Two ways to pair the same two runs
+# ### Exercise 5 ★★ · Two ways to pair the same two runs
 #
 # Take the two best complete runs of the largest group on the same folds (complete: every
 # utterance tested once, `lb.out_of_fold_predictions` accepts them). Pair them fold by fold
@@ -746,4 +714,37 @@ else:
               "the speakers (in a stratified protocol every fold holds every speaker). The gaps differ a little "
               "because a mean of per-fold UAs is not the UA of the pooled predictions. Only the utterance test "
               "still works when the two runs used different folds.")
+### END SOLUTION
+
+
+# %% [markdown]
+# ### Exercise 6 ★★★ · A row of your own, on the same folds
+#
+# Add a classical row: an RBF-kernel SVM (`model="svm_rbf"`) on the same functionals with
+# the global standardisation, speaker-independent, with `papers.classical.runs.run_row`.
+# Check that its folds fingerprint equals the other speaker-independent rows', put it in the
+# leaderboard, and test it against the linear SVM row. Is a non-linear kernel worth it
+# here? (Needs the corpus audio.)
+
+# %%
+### BEGIN SOLUTION
+import tempfile
+
+if X_functionals is None:
+    print("needs the corpus audio (data_dir) and classical=True")
+else:
+    fold_settings = settings["protocols"]["speaker_independent"]
+    mine = classical_runs.run_row(manifest, X_functionals, dataset=dataset, protocol="speaker_independent",
+                                  model="svm_rbf", normalisation="global", feature_set=feature_set,
+                                  results_dir=tempfile.mkdtemp(), **fold_settings)
+    extended = report.leaderboard([*paths, mine.path])
+    si = extended[extended["protocol"] == "speaker_independent"]
+    print(si[["same folds", "model", "folds run", "UA", "WA"]].to_string(index=False))
+    same = si[si["fingerprint"] == mine.data["params"]["folds_fingerprint"]]
+    print(f"\nsame folds as {len(same) - 1} other speaker-independent row(s)")
+    linear = same[same["model"] == classical_runs.model_info("svm", "global", feature_set, 1, 2)["name"]]
+    if len(linear):
+        test = results.paired_test(mine, results.load_results(linear["path"].iloc[0]))
+        print(f"RBF − linear SVM: {100 * test['mean_difference']:+.2f} UA points over {test['n']} folds, "
+              f"p = {test['p_value']}")
 ### END SOLUTION

@@ -305,15 +305,19 @@ def roofline(n_classes: int, threads: int, n_batches: int, out: Tee) -> float:
     with counter:
         model(torch.zeros(BATCH, 1, 26, 57)).sum().backward()
     step_flops = counter.get_total_flops()
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
     clock = time.process_time if threads == 1 else time.perf_counter  # see time_steps on CPU time
-    rates = []
-    for _ in range(5):
-        start = clock()
+
+    def matmul_rate(dtype: torch.dtype) -> float:
+        a, b = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
         a @ b
-        rates.append(2 * 2048**3 / (clock() - start))
-    peak = max(rates)
+        rates = []
+        for _ in range(5):
+            start = clock()
+            a @ b
+            rates.append(2 * 2048**3 / (clock() - start))
+        return max(rates)
+
+    peak, peak_bf16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
     epoch_flops = step_flops * n_batches
     out(f"\n## roofline, threads={threads}: one training step (batch {BATCH}, forward + backward) = "
         f"{step_flops / 1e9:.1f} GFLOP, an epoch ({n_batches} steps) = {epoch_flops / 1e12:.2f} TFLOP")
@@ -322,6 +326,10 @@ def roofline(n_classes: int, threads: int, n_batches: int, out: Tee) -> float:
         + (f", >= {epoch_flops / peak / 2:.1f} s on 2 cores scaling perfectly" if threads == 1 else "")
         + f"; the official {OFFICIAL_SECONDS_PER_EPOCH} s/epoch means {epoch_flops / OFFICIAL_SECONDS_PER_EPOCH / 1e9:.0f}"
         " GFLOP/s sustained")
+    target = OFFICIAL_SECONDS_PER_EPOCH / 2
+    out(f"bf16 matmul 2048^3 on {threads} thread(s): {peak_bf16 / 1e9:.0f} GFLOP/s -> an epoch needs >= "
+        f"{epoch_flops / peak_bf16:.1f} s even with every FLOP in bf16 at that rate; the target <= {target:.2f} s "
+        f"needs {epoch_flops / target / 1e9:.0f} GFLOP/s sustained")
     return step_flops
 
 

@@ -72,6 +72,9 @@ VARIANTS = {
     "fused_bfc": ("fused", "step", False, "float32", "bfc", None),
     "bf16_xla": ("fused", "step", True, "mixed_bfloat16", "bfc", None),
     "bf16_fit": ("layers", "fit", False, "mixed_bfloat16", "bfc", 2),
+    "bf16_step": ("fused", "step", False, "mixed_bfloat16", "bfc", None),
+    "bf16_step_layers": ("layers", "step", False, "mixed_bfloat16", "bfc", None),
+    "step_bfc": ("layers", "step", False, "float32", "bfc", None),
 }
 DEFAULT_VARIANTS = "official,fit_bfc,step_xla,step_xla_bfc,fused_xla_bfc,fused_bfc,bf16_xla,bf16_fit"
 RECOMMENDED = "fused_xla_bfc"

@@ -54,13 +54,11 @@ def fix_length(signal: np.ndarray, length: int, align: Align = "center") -> np.n
     signal = np.asarray(signal)
     if signal.ndim != 1:
         raise ValueError(f"fix_length expects a 1-D signal, got shape {signal.shape}")
-    excess = signal.shape[0] - length
-    if excess >= 0:
-        start = {"center": excess // 2, "left": 0, "right": excess}[align]
-        return signal[start : start + length]
-    missing = -excess
-    before = {"center": missing // 2, "left": 0, "right": missing}[align]
-    return np.pad(signal, (before, missing - before))
+    difference = abs(signal.shape[0] - length)  # samples to drop, or to add
+    offset = {"center": difference // 2, "left": 0, "right": difference}[align]
+    if signal.shape[0] >= length:
+        return signal[offset : offset + length]
+    return np.pad(signal, (offset, difference - offset))
 
 
 def load_audio(

@@ -87,9 +87,7 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
     import yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"grid file {path} does not exist")
-    grid = yaml.safe_load(path.read_text()) or {}
+    grid = yaml.safe_load(path.read_text()) or {}  # a missing file: FileNotFoundError naming it
     output_dir = repository_root() / grid.get("output_dir", "runs/batch")  # relative paths: from the repository root
     available = {p.stem for p in (repository_root() / "notebooks").glob("[0-9][0-9]_*.ipynb")}
     jobs: list[Job] = []

@@ -32,8 +32,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,13 +95,7 @@ class CorpusInfo:
     licence: str
     layout: str
     native_sample_rate: int
-    obtain: str = field(default="")
-
-    def __post_init__(self) -> None:
-        # A typo in the registry would silently create a tenth class; catch it at import time.
-        unknown = [label for label in self.classes if label not in LABELS]
-        if unknown or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"CorpusInfo {self.name!r}: classes {self.classes} must be distinct labels from {LABELS}")
+    obtain: str = ""
 
 
 _EMODB_CLASSES = ("angry", "boredom", "disgust", "fear", "happy", "neutral", "sad")
@@ -282,22 +275,8 @@ def _not_found(info: CorpusInfo, directory: Path, problem: str) -> CorpusNotFoun
 
 
 # --------------------------------------------------------------------------------------------------
-# Parsers: one per distributed layout. Each returns a _Scan; none reads audio.
+# Parsers: one per distributed layout. Each turns one file into a record; none reads audio.
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Scan:
-    """What a parser found under a corpus directory.
-
-    ``records`` are the utterances in scope (dicts with at least path, label, speaker, gender);
-    ``unrecognised`` are audio files whose name/location the parser does not understand (reported);
-    ``excluded`` counts files understood but out of scope by design (e.g. RAVDESS song files).
-    """
-
-    records: list[dict] = field(default_factory=list)
-    unrecognised: list[Path] = field(default_factory=list)
-    excluded: int = 0
 
 
 def _wav_files(directory: Path) -> list[Path]:
@@ -313,36 +292,43 @@ _EMODB_GENDERS = {
 }  # fmt: skip
 
 
-def _parse_emodb(root: Path, subset: str | None = None) -> _Scan:
+def _emodb_record(path: Path) -> dict | None:
     """Parse EMO-DB (and the synthetic corpus, which copies its naming).
 
     Layout: the official ``download.zip`` (http://emodb.bilderbar.info/download/download.zip)
     unpacks to ``wav/`` beside label folders; files are ``<root>/wav/SSTTTEV.wav`` with SS the
     speaker (03, 08-16), TTT the text code (a01 ... b10), E the emotion letter (W angry, L boredom,
     E disgust, A fear, F happy, T sad, N neutral; German initials) and V the version letter.
-    ``root`` may also be the folder holding the ``.wav`` files. Genders follow the corpus
-    documentation: speakers 03, 10, 11, 12, 15 are male; 08, 09, 13, 14, 16 female.
+    ``root`` may also be the folder holding the ``.wav`` files (see :func:`_emodb_files`). Genders
+    follow the corpus documentation: speakers 03, 10, 11, 12, 15 are male; 08, 09, 13, 14, 16 female.
     Every emotion of EMO-DB is in scope, so nothing is excluded.
     """
+    match = _EMODB_NAME.match(path.stem)
+    if match is None or match["emotion"] not in _EMODB_EMOTIONS or match["speaker"] not in _EMODB_GENDERS:
+        return None
+    return {"label": _EMODB_EMOTIONS[match["emotion"]], "speaker": match["speaker"],
+            "gender": _EMODB_GENDERS[match["speaker"]], "text": match["text"], "version": match["version"]}
+
+
+def _emodb_files(root: Path) -> list[Path]:
+    """The ``.wav`` files of ``<root>/wav``, or of ``root`` when it has no ``wav/`` folder.
+
+    EMO-DB-named files outside ``wav/`` (e.g. unpacked beside it) are ignored with a warning.
+    """
     audio_dir = root / "wav" if (root / "wav").is_dir() else root
-    scan = _Scan()
     if audio_dir != root:
         outside = [p for p in _wav_files(root) if not p.is_relative_to(audio_dir) and _EMODB_NAME.match(p.stem)]
         if outside:
             warnings.warn(f"{len(outside)} EMO-DB-named file(s) outside {audio_dir} were ignored (only wav/ is read): "
-                          + _format_examples(outside, root), UserWarning, stacklevel=3)
-    for path in _wav_files(audio_dir):
-        match = _EMODB_NAME.match(path.stem)
-        if match is None or match["emotion"] not in _EMODB_EMOTIONS or match["speaker"] not in _EMODB_GENDERS:
-            scan.unrecognised.append(path)
-            continue
-        scan.records.append({"path": path, "label": _EMODB_EMOTIONS[match["emotion"]], "speaker": match["speaker"],
-                             "gender": _EMODB_GENDERS[match["speaker"]], "text": match["text"],
-                             "version": match["version"]})
-    return scan
+                          + _format_examples([p.relative_to(root) for p in outside]), UserWarning, stacklevel=4)
+    return _wav_files(audio_dir)
 
 
-_RAVDESS_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+# Audio-only (modality 03) speech (vocal channel 01): emotion, intensity, statement, repetition, actor.
+_RAVDESS_SPEECH = re.compile(r"^03-01-(?P<emotion>0[1-8])-(?P<intensity>0[12])-(?P<statement>0[12])"
+                             r"-(?P<repetition>0[12])-(?P<actor>0[1-9]|1\d|2[0-4])$")
+# Song (vocal channel 02) and the video modalities (01 audio-video, 02 video-only) of the same corpus.
+_RAVDESS_OUT_OF_SCOPE = re.compile(r"^(0[12]-0[12]|03-02)(-\d\d){5}$")
 _RAVDESS_EMOTIONS = {
     "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
     "05": "angry", "06": "fear", "07": "disgust", "08": "surprise",
@@ -350,7 +336,7 @@ _RAVDESS_EMOTIONS = {
 _RAVDESS_INTENSITIES = {"01": "normal", "02": "strong"}
 
 
-def _parse_ravdess(root: Path, subset: str | None = None) -> _Scan:
+def _ravdess_record(path: Path) -> dict | None:
     """Parse the RAVDESS speech audio (Zenodo record 1188976, ``Audio_Speech_Actors_01-24.zip``).
 
     Layout: ``<root>/Actor_NN/MM-VV-EE-II-SS-RR-AA.wav`` with MM modality (03 audio-only),
@@ -364,37 +350,25 @@ def _parse_ravdess(root: Path, subset: str | None = None) -> _Scan:
     ``Audio_Song_Actors_01-24.zip``) and ``.wav`` files of other modalities are counted in
     ``manifest.attrs["excluded"]`` and left out without a warning. Video (``.mp4``) is never read.
     """
-    scan = _Scan()
-    for path in _wav_files(root):
-        match = _RAVDESS_NAME.match(path.stem)
-        if match is None:
-            scan.unrecognised.append(path)
-            continue
-        modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
-        if modality in ("01", "02", "03") and channel in ("01", "02") and (modality, channel) != ("03", "01"):
-            scan.excluded += 1
-            continue
-        if ((modality, channel) != ("03", "01") or emotion not in _RAVDESS_EMOTIONS
-                or intensity not in _RAVDESS_INTENSITIES or statement not in ("01", "02")
-                or repetition not in ("01", "02") or not 1 <= int(actor) <= 24):
-            scan.unrecognised.append(path)
-            continue
-        scan.records.append({"path": path, "label": _RAVDESS_EMOTIONS[emotion], "speaker": actor,
-                             "gender": "m" if int(actor) % 2 == 1 else "f", "intensity": _RAVDESS_INTENSITIES[intensity],
-                             "statement": int(statement), "repetition": int(repetition), "actor": int(actor)})
-    return scan
+    if _RAVDESS_OUT_OF_SCOPE.match(path.stem):
+        return {"label": None}
+    match = _RAVDESS_SPEECH.match(path.stem)
+    if match is None:
+        return None
+    actor = int(match["actor"])
+    return {"label": _RAVDESS_EMOTIONS[match["emotion"]], "speaker": match["actor"],
+            "gender": "m" if actor % 2 == 1 else "f", "intensity": _RAVDESS_INTENSITIES[match["intensity"]],
+            "statement": int(match["statement"]), "repetition": int(match["repetition"]), "actor": actor}
 
 
-_SAVEE_SPEAKERS = ("DC", "JE", "JK", "KL")
 _SAVEE_EMOTIONS = {
     "a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise",
 }  # fmt: skip
-_SAVEE_CODE = r"(?P<code>sa|su|a|d|f|h|n)(?P<number>\d\d)"
-_SAVEE_ORIGINAL_NAME = re.compile(rf"^{_SAVEE_CODE}$")
-_SAVEE_FLAT_NAME = re.compile(rf"^(?P<speaker>{'|'.join(_SAVEE_SPEAKERS)})_{_SAVEE_CODE}$")
+# Matched against "<folder>/<stem>": the original "DC/a01" or the flat "DC_a01" (in any folder).
+_SAVEE_NAME = re.compile(r"(?:^|/)(?P<speaker>DC|JE|JK|KL)[/_](?P<code>sa|su|a|d|f|h|n)(?P<number>\d\d)$")
 
 
-def _parse_savee(root: Path, subset: str | None = None) -> _Scan:
+def _savee_record(path: Path) -> dict | None:
     """Parse SAVEE (http://kahlan.eps.surrey.ac.uk/savee/, free for research after registration).
 
     Layouts: the original ``AudioData/<SPK>/<code><NN>.wav`` with speakers DC, JE, JK, KL (all
@@ -403,29 +377,22 @@ def _parse_savee(root: Path, subset: str | None = None) -> _Scan:
     anywhere under ``root``. The ``sentence`` column holds ``<code><NN>`` (e.g. ``sa03``), which
     identifies the sentence within a speaker's recordings. 480 files: neutral 120, others 60.
     """
-    scan = _Scan()
-    for path in _wav_files(root):
-        flat = _SAVEE_FLAT_NAME.match(path.stem)
-        original = _SAVEE_ORIGINAL_NAME.match(path.stem) if path.parent.name in _SAVEE_SPEAKERS else None
-        match = flat or original
-        if match is None:
-            scan.unrecognised.append(path)
-            continue
-        scan.records.append({"path": path, "label": _SAVEE_EMOTIONS[match["code"]], "gender": "m",
-                             "speaker": flat["speaker"] if flat else path.parent.name,
-                             "sentence": f"{match['code']}{match['number']}"})
-    return scan
+    match = _SAVEE_NAME.search(f"{path.parent.name}/{path.stem}")
+    if match is None:
+        return None
+    return {"label": _SAVEE_EMOTIONS[match["code"]], "gender": "m", "speaker": match["speaker"],
+            "sentence": f"{match['code']}{match['number']}"}
 
 
 _EMOVO_EMOTIONS = {
     "dis": "disgust", "gio": "happy", "neu": "neutral", "pau": "fear",
     "rab": "angry", "sor": "surprise", "tri": "sad",
 }  # fmt: skip
-_EMOVO_SENTENCES = ("b1", "b2", "b3", "l1", "l2", "l3", "l4", "n1", "n2", "n3", "n4", "n5", "d1", "d2")
-_EMOVO_NAME = re.compile(r"^(?P<emotion>[a-z]{3})-(?P<speaker>[fm][123])-(?P<sentence>[a-z]\d)$")
+_EMOVO_NAME = re.compile(r"^(?P<emotion>dis|gio|neu|pau|rab|sor|tri)-(?P<speaker>[fm][123])"
+                         r"-(?P<sentence>b[1-3]|l[1-4]|n[1-5]|d[12])$")
 
 
-def _parse_emovo(root: Path, subset: str | None = None) -> _Scan:
+def _emovo_record(path: Path) -> dict | None:
     """Parse EMOVO (http://voice.fub.it/activities/corpora/emovo/index.html).
 
     Layout: ``<root>/[EMOVO/]<spk>/<emo>-<spk>-<sentence>.wav``, searched recursively because the
@@ -434,15 +401,11 @@ def _parse_emovo(root: Path, subset: str | None = None) -> _Scan:
     (rabbia), sor surprise (sorpresa), tri sad (tristezza); sentences b1-b3, l1-l4, n1-n5, d1-d2.
     588 files (84 per class).
     """
-    scan = _Scan()
-    for path in _wav_files(root):
-        match = _EMOVO_NAME.match(path.stem)
-        if match is None or match["emotion"] not in _EMOVO_EMOTIONS or match["sentence"] not in _EMOVO_SENTENCES:
-            scan.unrecognised.append(path)
-            continue
-        scan.records.append({"path": path, "label": _EMOVO_EMOTIONS[match["emotion"]], "speaker": match["speaker"],
-                             "gender": match["speaker"][0], "sentence": match["sentence"]})
-    return scan
+    match = _EMOVO_NAME.match(path.stem)
+    if match is None:
+        return None
+    return {"label": _EMOVO_EMOTIONS[match["emotion"]], "speaker": match["speaker"],
+            "gender": match["speaker"][0], "sentence": match["sentence"]}
 
 
 # Keys are lower-case because copies of the corpus differ in the capitalisation of the folders.
@@ -451,7 +414,7 @@ _CASIA_SPEAKERS = {"liuchanhg": ("liuchanhg", "f"), "wangzhe": ("wangzhe", "m"),
 _CASIA_EMOTIONS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
 
 
-def _parse_casia(root: Path, subset: str | None = None) -> _Scan:
+def _casia_record(path: Path) -> dict | None:
     """Parse the public 1,200-utterance CASIA subset (Chinese LDC, http://www.chineseldc.org/).
 
     Layout: ``<root>/.../<speaker>/<emotion>/<id>.wav``, searched recursively; speakers liuchanhg (f),
@@ -459,33 +422,29 @@ def _parse_casia(root: Path, subset: str | None = None) -> _Scan:
     fear, happy, neutral, sad, surprise; 50 utterances per speaker and emotion. The ``utterance``
     column is the file stem (the same ids recur across speakers and emotions).
     """
-    scan = _Scan()
-    for path in _wav_files(root):
-        emotion = path.parent.name.lower()
-        speaker = _CASIA_SPEAKERS.get(path.parent.parent.name.lower())
-        if emotion not in _CASIA_EMOTIONS or speaker is None:
-            scan.unrecognised.append(path)
-            continue
-        scan.records.append({"path": path, "label": emotion, "speaker": speaker[0], "gender": speaker[1],
-                             "utterance": path.stem})
-    return scan
+    emotion = path.parent.name.lower()
+    speaker = _CASIA_SPEAKERS.get(path.parent.parent.name.lower())
+    if emotion not in _CASIA_EMOTIONS or speaker is None:
+        return None
+    return {"label": emotion, "speaker": speaker[0], "gender": speaker[1], "utterance": path.stem}
 
 
-_IEMOCAP_EMOTIONS = {"ang": "angry", "hap": "happy", "exc": "happy", "neu": "neutral", "sad": "sad"}
-_IEMOCAP_OUT_OF_SCOPE = {"fru", "sur", "fea", "dis", "oth", "xxx"}
+# None marks the emotions outside the four classes, left out by design.
+_IEMOCAP_EMOTIONS = {"ang": "angry", "hap": "happy", "exc": "happy", "neu": "neutral", "sad": "sad",
+                     "fru": None, "sur": None, "fea": None, "dis": None, "oth": None, "xxx": None}  # fmt: skip
 # e.g. "[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\t[2.5000, 2.5000, 2.5000]"
 _IEMOCAP_LABEL_LINE = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(?P<utterance>\S+)\s+(?P<code>\w+)\s+\[")
 _IEMOCAP_UTTERANCE = re.compile(r"^Ses(?P<session>0[1-5])[FM]_(?P<rest>.+)_(?P<gender>[FM])\d{3}$")
 
 
-def _iemocap_labels(session_dir: Path) -> dict[str, str]:
-    """Map utterance id -> 3-letter emotion code from ``dialog/EmoEvaluation/*.txt`` of one session.
+def _iemocap_labels(data_dir: Path) -> dict[str, str]:
+    """Map utterance id -> 3-letter emotion code from ``Session*/dialog/EmoEvaluation/*.txt``.
 
     Only the summary lines (``[start - end]<TAB>utterance<TAB>code<TAB>[v, a, d]``) carry the consensus
     label; the header and the per-annotator lines (``C-E1:``, ``A-E2:`` ...) are skipped.
     """
     labels = {}
-    for txt in sorted((session_dir / "dialog" / "EmoEvaluation").glob("*.txt")):
+    for txt in sorted(data_dir.glob("Session[1-5]/dialog/EmoEvaluation/*.txt")):
         for line in txt.read_text(encoding="utf-8", errors="replace").splitlines():
             match = _IEMOCAP_LABEL_LINE.match(line)
             if match:
@@ -493,7 +452,7 @@ def _iemocap_labels(session_dir: Path) -> dict[str, str]:
     return labels
 
 
-def _parse_iemocap(root: Path, subset: str | None = None) -> _Scan:
+def _parse_iemocap(root: Path, subset: str) -> dict[Path, dict | None]:
     """Parse IEMOCAP (``IEMOCAP_full_release``, https://sail.usc.edu/iemocap/, licence by release form).
 
     Layout: audio in ``<root>/Session{1..5}/sentences/wav/<dialog>/<utterance>.wav`` (e.g.
@@ -511,40 +470,37 @@ def _parse_iemocap(root: Path, subset: str | None = None) -> _Scan:
     (``Ses01F_impro01_M003`` -> ``Ses01M``, gender m). The ``Ses01F`` prefix names the dialog
     recording, in which both actors speak (see pitfall 3 in ``../shared/papers/light_sernet.md`` §8).
     """
-    subset = subset or "all"
     nested = root / "IEMOCAP_full_release"  # Session1..5 are in root itself or in this folder
     data_dir = nested if not any(root.glob("Session[1-5]")) and any(nested.glob("Session[1-5]")) else root
-    scan = _Scan()
-    for session_dir in sorted(p for p in data_dir.glob("Session[1-5]") if p.is_dir()):
-        labels = _iemocap_labels(session_dir)
-        for path in _wav_files(session_dir / "sentences" / "wav"):
-            match = _IEMOCAP_UTTERANCE.match(path.stem)
-            code = labels.get(path.stem)
-            dialog = path.parent.name
-            mode = "improvised" if "_impro" in dialog else "scripted" if "_script" in dialog else None
-            known_code = code in _IEMOCAP_EMOTIONS or code in _IEMOCAP_OUT_OF_SCOPE
-            if match is None or mode is None or not known_code or not path.stem.startswith(dialog + "_"):
-                scan.unrecognised.append(path)
-                continue
-            if code in _IEMOCAP_OUT_OF_SCOPE or subset not in ("all", mode):
-                scan.excluded += 1
-                continue
-            scan.records.append({"path": path, "label": _IEMOCAP_EMOTIONS[code],
-                                 "speaker": f"Ses{match['session']}{match['gender']}", "gender": match["gender"].lower(),
-                                 "session": int(match["session"]), "dialog": dialog, "mode": mode,
-                                 "emotion_code": code, "utterance": path.stem})
-    return scan
+    labels = _iemocap_labels(data_dir)
+    files = [path for folder in sorted(data_dir.glob("Session[1-5]/sentences/wav")) for path in _wav_files(folder)]
+    return {path: _iemocap_record(path, labels.get(path.stem), subset) for path in files}
 
 
-_PARSERS: dict[str, Callable[[Path, str | None], _Scan]] = {
-    "emodb": _parse_emodb,
-    "synthetic": _parse_emodb,
-    "ravdess": _parse_ravdess,
-    "savee": _parse_savee,
-    "emovo": _parse_emovo,
-    "casia": _parse_casia,
-    "iemocap": _parse_iemocap,
-}
+def _iemocap_record(path: Path, code: str | None, subset: str) -> dict | None:
+    """One IEMOCAP utterance with its emotion ``code`` (None without a label line); see :func:`_parse_iemocap`."""
+    match = _IEMOCAP_UTTERANCE.match(path.stem)
+    dialog = path.parent.name
+    mode = "improvised" if "_impro" in dialog else "scripted" if "_script" in dialog else None
+    if match is None or mode is None or code not in _IEMOCAP_EMOTIONS or not path.stem.startswith(dialog + "_"):
+        return None
+    return {"label": _IEMOCAP_EMOTIONS[code] if subset in ("all", mode) else None,
+            "speaker": f"Ses{match['session']}{match['gender']}", "gender": match["gender"].lower(),
+            "session": int(match["session"]), "dialog": dialog, "mode": mode, "emotion_code": code,
+            "utterance": path.stem}
+
+
+def _parse(name: str, root: Path, subset: str | None) -> dict[Path, dict | None]:
+    """Parse every audio file of corpus ``name`` under ``root``: its record, or None if its name is not understood.
+
+    A record whose label is None is a file understood but left out by design (e.g. a RAVDESS song file).
+    """
+    if name == "iemocap":
+        return _parse_iemocap(root, subset or "all")
+    files = _emodb_files(root) if name in ("emodb", "synthetic") else _wav_files(root)
+    record_of = {"emodb": _emodb_record, "synthetic": _emodb_record, "ravdess": _ravdess_record,
+                 "savee": _savee_record, "emovo": _emovo_record, "casia": _casia_record}[name]
+    return {path: record_of(path) for path in files}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -566,47 +522,40 @@ def _audio_header(path: Path) -> tuple[float, int]:
     return info.frames / info.samplerate, info.samplerate
 
 
-def _format_examples(paths: list[Path], root: Path) -> str:
-    shown = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths[:_MAX_EXAMPLES]]
-    more = f" and {len(paths) - _MAX_EXAMPLES} more" if len(paths) > _MAX_EXAMPLES else ""
-    return ", ".join(shown) + more
+def _format_examples(items: list, separator: str = ", ") -> str:
+    """The first few items (paths, messages) joined by ``separator``, and how many more there are."""
+    more = f"{separator}... and {len(items) - _MAX_EXAMPLES} more" if len(items) > _MAX_EXAMPLES else ""
+    return separator.join(str(item) for item in items[:_MAX_EXAMPLES]) + more
 
 
 def _records_to_frame(info: CorpusInfo, records: list[dict]) -> pd.DataFrame:
-    """Turn parser records into the ordered manifest, reading each file's header for its duration."""
+    """Turn parser records into the ordered manifest, reading each file's header for its duration.
+
+    Rows go class by class, then by file name; the path breaks ties (CASIA ids recur across speakers).
+    """
+    records = sorted(records, key=lambda r: (info.classes.index(r["label"]), r["path"].name, str(r["path"])))
+    durations, rates = zip(*(_audio_header(record["path"]) for record in records))
     frame = pd.DataFrame.from_records(records)
-    stray = set(frame["label"]) - set(info.classes)
-    if stray:  # a parser bug; pandas would otherwise turn these labels into NaN without a word
-        raise RuntimeError(f"The {info.name} parser produced labels outside {info.classes}: {sorted(stray)}")
-    headers = [_audio_header(path) for path in frame["path"]]
-    file_names = frame["path"].map(lambda p: p.name)
     frame["path"] = frame["path"].map(str)
     frame["corpus"] = info.name
     frame["label"] = pd.Categorical(frame["label"], categories=list(info.classes), ordered=True)
-    frame["duration_s"] = np.array([duration for duration, _ in headers], dtype=np.float64)
-    frame["sample_rate"] = np.array([rate for _, rate in headers], dtype=np.int64)
-    # Class by class, then by file name (path breaks ties, e.g. CASIA ids recur across speakers).
-    frame = frame.assign(_file_name=file_names).sort_values(["label", "_file_name", "path"], kind="stable")
+    frame["duration_s"] = np.array(durations, dtype=np.float64)
+    frame["sample_rate"] = np.array(rates, dtype=np.int64)
     leading = ["path", "corpus", "label", "speaker", "gender", "duration_s", "sample_rate"]
-    extras = [c for c in frame.columns if c not in leading and c != "_file_name"]
-    return frame[leading + extras].reset_index(drop=True)
+    return frame[leading + [column for column in frame.columns if column not in leading]]
 
 
 def _refuse_duplicates(records: list[dict], root: Path) -> None:
     """Two files of the same speaker with the same name are one utterance twice (e.g. a copied folder),
     which would put the same audio in training and test."""
-    seen: dict[tuple, Path] = {}
-    clashes = []
+    copies: dict[tuple, list[Path]] = {}
     for record in records:
-        key = (str(record["speaker"]), str(record["label"]), Path(record["path"]).stem)
-        if key in seen:
-            clashes.append(f"{seen[key]} and {record['path']}")
-        seen.setdefault(key, record["path"])
+        copies.setdefault((record["speaker"], record["label"], record["path"].stem), []).append(record["path"])
+    clashes = [" and ".join(map(str, paths)) for paths in copies.values() if len(paths) > 1]
     if clashes:
-        shown = "\n  ".join(clashes[:_MAX_EXAMPLES]) + (f"\n  ... and {len(clashes) - _MAX_EXAMPLES} more"
-                                                        if len(clashes) > _MAX_EXAMPLES else "")
         raise ValueError(f"{len(clashes)} utterance(s) appear twice under {root} (a copied folder?); the same audio "
-                         f"would land in training and test. Remove one copy of each:\n  {shown}")
+                         "would land in training and test. Remove one copy of each:\n  "
+                         + _format_examples(clashes, "\n  "))
 
 
 def load_manifest(name: str, root: str | os.PathLike[str] | None = None, *, subset: str | None = None,
@@ -672,27 +621,29 @@ def load_manifest(name: str, root: str | os.PathLike[str] | None = None, *, subs
         problem = "the path is a file, not a directory" if directory.exists() else "the corpus directory does not exist"
         raise _not_found(info, directory, problem)
 
-    scan = _PARSERS[name](directory, subset)
-    if not scan.records:
+    found = _parse(name, directory, subset)
+    records = [{"path": path, **record} for path, record in found.items() if record and record["label"]]
+    unrecognised = [path.relative_to(directory) for path, record in found.items() if record is None]
+    excluded = len(found) - len(records) - len(unrecognised)
+    examples = _format_examples(unrecognised)
+    if not records:
         problem = f"no recognisable {name} audio files in the directory"
-        if scan.unrecognised:
-            problem += (f"; it holds {len(scan.unrecognised)} .wav file(s) with unexpected names, e.g. "
-                        + _format_examples(scan.unrecognised, directory))
-        if scan.excluded:
-            problem += f" ({scan.excluded} file(s) left out by design: emotions outside the label set or subset)"
+        if unrecognised:
+            problem += f"; it holds {len(unrecognised)} .wav file(s) with unexpected names, e.g. {examples}"
+        if excluded:
+            problem += f" ({excluded} file(s) left out by design: emotions outside the label set or subset)"
         raise _not_found(info, directory, problem)
-    if scan.unrecognised:
-        message = (f"{len(scan.unrecognised)} .wav file(s) under {directory} do not follow the {name} naming "
-                   f"({info.layout}) and were left out of the manifest: "
-                   f"{_format_examples(scan.unrecognised, directory)}. "
+    if unrecognised:
+        message = (f"{len(unrecognised)} .wav file(s) under {directory} do not follow the {name} naming "
+                   f"({info.layout}) and were left out of the manifest: {examples}. "
                    "Rename or remove them, or pass strict=True to make this an error.")
         if strict:
             raise ValueError(message)
         warnings.warn(message, UserWarning, stacklevel=2)
 
-    _refuse_duplicates(scan.records, directory)
-    manifest = _records_to_frame(info, scan.records)
-    manifest.attrs.update(corpus=name, classes=list(info.classes), root=str(directory), excluded=scan.excluded)
+    _refuse_duplicates(records, directory)
+    manifest = _records_to_frame(info, records)
+    manifest.attrs.update(corpus=name, classes=list(info.classes), root=str(directory), excluded=excluded)
     return manifest
 
 
@@ -714,7 +665,7 @@ def corpus_present(name: str, root: str | os.PathLike[str] | None = None) -> boo
     bool
     """
     directory = corpus_root(name, root)  # (raises for an unknown corpus)
-    return directory.is_dir() and bool(_PARSERS[name](directory, None).records)
+    return directory.is_dir() and any(record and record["label"] for record in _parse(name, directory, None).values())
 
 
 def _label_column(manifest: pd.DataFrame) -> pd.Series:

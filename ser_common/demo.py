@@ -36,17 +36,9 @@ def quick_parameters(notebook: Path, purpose: str = "demo") -> dict:
     return {"dataset": "synthetic", **metadata.get("ser_notebooks", {}).get(purpose, {})}
 
 
-def execute(notebook: Path, output: Path, parameters: dict, *, log_output: bool = False) -> Path:
-    """Execute ``notebook`` with papermill from the repository root, injecting ``parameters``."""
+def main(argv: list[str] | None = None) -> int:
     import papermill
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(repository_root()),
-                               kernel_name="python3", progress_bar=False, log_output=log_output)
-    return output
-
-
-def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("only", nargs="*", help="notebook names to run (default: all)")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: $SER_RUNS_DIR/demo or ./runs/demo")
@@ -58,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = args.output_dir or Path(os.environ.get("SER_RUNS_DIR", "runs")) / "demo"
     selected = [available[name] for name in (args.only or sorted(available))]
     print(f"running {len(selected)} notebook(s) on the synthetic corpus; executed copies in {output_dir}/")
+    output_dir.mkdir(parents=True, exist_ok=True)
     timings = []
     for notebook in selected:
         parameters = quick_parameters(notebook)
         print(f"\n== {notebook.name}  {parameters}", flush=True)
         start = time.perf_counter()
-        execute(notebook, output_dir / notebook.name, parameters, log_output=True)
+        papermill.execute_notebook(str(notebook), str(output_dir / notebook.name), parameters=parameters,
+                                   cwd=str(repository_root()), kernel_name="python3", progress_bar=False,
+                                   log_output=True)
         timings.append((notebook.name, time.perf_counter() - start))
     print("\nfinished:")
     for name, seconds in timings:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tarfile
 import tempfile
 import warnings
@@ -164,11 +163,8 @@ def fetch_corpus(
     if known_hash is None:  # never unpack an unverified download
         raise ValueError(_missing_hash_message(name, archive, cache))
     try:
-        archive_path = Path(
-            pooch.retrieve(
-                url=archive.url, known_hash=known_hash, fname=archive.filename, path=cache, progressbar=progress
-            )
-        )
+        archive_path = pooch.retrieve(url=archive.url, known_hash=known_hash, fname=archive.filename, path=cache,
+                                      progressbar=progress)
     except OSError as error:  # connection refused or dropped, a truncated transfer, a full disk
         raise OSError(f"downloading {archive.url} to {cache / archive.filename} failed ({type(error).__name__}: "
                       f"{error}); nothing was unpacked. Run fetch_corpus again to retry.") from error
@@ -213,22 +209,21 @@ def _missing_hash_message(name: str, archive: Archive, cache: Path) -> str:
     )
 
 
-def _install(name: str, archive_path: Path, target: Path) -> None:
+def _install(name: str, archive_path: str, target: Path) -> None:
     """Unpack into a staging folder beside ``target``, check it, then move it into place.
 
     The staging folder lives in the same parent as ``target`` so that the final move is a rename on
     the same file system; it is removed whatever happens.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}.partial-", dir=target.parent,
+                                     ignore_cleanup_errors=True) as staging:
         # A plain mkdir (not mkdtemp's private 0700 folder) gives the corpus the usual permissions.
-        unpacked = staging / "corpus"
+        unpacked = Path(staging) / "corpus"
         unpacked.mkdir()
         extract_archive(archive_path, unpacked)
-        with warnings.catch_warnings():
-            # Stray files are reported when the corpus is used; here we only check it is complete.
-            warnings.simplefilter("ignore", UserWarning)
+        # Stray files are reported when the corpus is used; here we only check it is complete.
+        with warnings.catch_warnings(action="ignore", category=UserWarning):
             try:
                 load_manifest(name, unpacked)
             except (CorpusNotFoundError, ValueError) as error:
@@ -242,15 +237,13 @@ def _install(name: str, archive_path: Path, target: Path) -> None:
             return
         # Either an empty folder or (force=True) a previous copy of the corpus: keep it aside until
         # the new one is in place, and put it back if that fails.
-        previous = staging / "previous"
+        previous = Path(staging) / "previous"
         target.rename(previous)
         try:
             unpacked.rename(target)
         except BaseException:
             previous.rename(target)
             raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------------

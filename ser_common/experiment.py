@@ -182,17 +182,15 @@ class Experiment:
         Unusable files (unreadable, damaged, too short, silent) stop the run with one error
         listing all of them, or with ``bad_files="skip"`` are left out and listed in the
         results file. Sets ``exp.manifest`` to the utterances kept (one row each), and for
-        segmented specs ``exp.segments`` (one row per example, column ``utterance``).
+        segmented specs ``exp.utterance_of`` (the utterance of every example row of ``X``).
         """
         X, y, rows = extract_features(self.manifest, self.spec, errors=self.params["bad_files"],
                                       progress=self.params["progress"])
         self.skipped = rows.attrs.get("skipped", [])
-        if "utterance" in rows:
-            self.segments = rows
+        self.manifest, self.utterance_of = rows, None
+        if "utterance" in rows:  # a segmented spec: one row per segment
             self.manifest = rows.drop_duplicates("utterance").drop(columns=["utterance", "segment"]).reset_index(drop=True)
             self.utterance_of = rows["utterance"].to_numpy()
-        else:
-            self.segments, self.manifest, self.utterance_of = None, rows, None
         self.X, self.y = X, y
         self.__dict__.pop("folds", None)
         return X, y

@@ -35,8 +35,6 @@ from ser_common.audio import AudioError, fix_length, load_audio
 
 __all__ = ["FeatureSpec", "default_cache_dir", "extract_features", "file_digest"]
 
-Errors = Literal["raise", "skip"]
-
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -196,12 +194,11 @@ class FeatureSpec:
                                  f"{window / self.sample_rate:.2f} s segment; choose short_policy 'tile', 'pad' or 'drop'")
             if self.short_policy == "drop":
                 return np.zeros((0, window), dtype=np.float32)
-            if self.short_policy == "tile":
-                signal = np.tile(signal, int(np.ceil(window / signal.shape[0])))[:window]
-            else:
-                signal = fix_length(signal, window, "center")
-        starts = np.arange(1 + (signal.shape[0] - window) // hop) * hop
-        return np.stack([signal[s : s + window] for s in starts]).astype(np.float32)
+            # "tile" repeats the signal until it fills the window; "pad" centres it in zeros
+            signal = np.resize(signal, window) if self.short_policy == "tile" else fix_length(signal, window, "center")
+        # one window every hop samples; a tail shorter than a window is dropped
+        frames = librosa.util.frame(signal, frame_length=window, hop_length=hop, axis=0)
+        return np.ascontiguousarray(frames, dtype=np.float32)
 
     def features_of(self, path: str | Path, corpus: str | None = None) -> np.ndarray:
         """Load one file and compute its features (one example, or a stack of segments)."""
@@ -267,7 +264,7 @@ def extract_features(
     spec: FeatureSpec,
     *,
     cache_dir: str | Path | None | bool = None,
-    errors: Errors = "raise",
+    errors: Literal["raise", "skip"] = "raise",
     n_jobs: int = -1,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:

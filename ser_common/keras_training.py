@@ -13,22 +13,20 @@ these lessons do. Importing this module imports TensorFlow; ``import ser_common`
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ser_common.training import FitResult, Monitor, check_fit_arguments, classification_scores, epoch_loop
+from ser_common.training import (FitResult, Monitor, check_fit_arguments, class_data, classification_scores, epoch_loop,
+                                 train_batches)
 
 __all__ = ["count_parameters", "fit", "predict", "predict_proba", "probability_scores", "seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras (weight initialisation, dropout)."""
-    random.seed(seed)
-    np.random.seed(seed)
+    """Seed Python, NumPy, TensorFlow and Keras (weight initialisation, dropout): ``keras.utils.set_random_seed``."""
     keras.utils.set_random_seed(seed)
 
 
@@ -54,15 +52,6 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndar
 def probability_scores(probabilities: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """The default ``evaluate`` hook: cross-entropy, accuracy and UA from probabilities."""
     return classification_scores(np.log(np.clip(probabilities, 1e-7, 1.0)), y)
-
-
-def _one_hot(y: np.ndarray, n_classes: int, name: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim == 2:
-        return y.astype(np.float32)
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{name} labels must be class indices in [0, {n_classes}), got [{y.min()}, {y.max()}]")
-    return np.eye(n_classes, dtype=np.float32)[y]
 
 
 def fit(
@@ -135,10 +124,8 @@ def fit(
     """
     check_fit_arguments(epochs, batch_size, monitor, patience, val is not None)
     n_classes = int(model.output_shape[-1])
-    x_train = np.asarray(train[0], dtype=np.float32)
-    y_train = _one_hot(train[1], n_classes, "train")
-    if len(x_train) != len(y_train) or len(x_train) == 0:
-        raise ValueError(f"train has {len(x_train)} inputs and {len(y_train)} labels; need the same, non-zero number")
+    x_train, y_train = class_data(train, "train", n_classes)
+    y_train = np.eye(n_classes, dtype=np.float32)[y_train]
     loss_fn = loss or keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     weights = model.trainable_variables
 
@@ -161,22 +148,11 @@ def fit(
 
     def train_epoch(epoch: int) -> tuple[float, float]:
         order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
-        loss_sum, hit_sum = 0.0, 0.0
-        for begin in range(0, len(order), batch_size):
-            index = order[begin : begin + batch_size]
-            x, y = x_train[index], y_train[index]
-            if batch_transform is not None:
-                x, y = batch_transform(x, y)
-            value, hits = train_step(x, y)
-            loss_sum += float(value) * len(index)
-            hit_sum += float(hits)
-        return loss_sum / len(order), hit_sum / len(order)
+        return train_batches(x_train, y_train, order, batch_size, batch_transform, train_step)
 
     predict_val = y_val = None
     if val is not None:
-        x_val = np.asarray(val[0], dtype=np.float32)
-        y_val = np.asarray(val[1])
-        y_val = y_val.argmax(axis=1) if y_val.ndim == 2 else y_val.astype(np.int64)
+        x_val, y_val = class_data(val, "val", n_classes)
         step = max(batch_size, 256)
 
         def predict_val() -> np.ndarray:

@@ -89,7 +89,6 @@ def evaluate(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndar
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    n_classes = int(n_classes)
     truth = _class_indices(y_true, n_classes, "y_true")
     predicted = _class_indices(y_pred, n_classes, "y_pred")
     if truth.size != predicted.size:
@@ -141,22 +140,19 @@ def summarize(
         raise TypeError(f"keys must be a sequence of metric names, got the single string {keys!r}; wrap it in a tuple")
     summary = {}
     for key in keys:
-        values = []
         for position, metrics in enumerate(fold_metrics):
             if key not in metrics:
                 raise KeyError(f"fold_metrics[{position}] has no {key!r}; it holds {sorted(metrics)}")
-            value = metrics[key]
-            if value is None or not np.isfinite(value):
-                raise ValueError(f"fold_metrics[{position}][{key!r}] is {value!r}, not a finite number")
-            values.append(float(value))
-        array = np.asarray(values)
-        std = float(np.std(array, ddof=ddof)) if array.size > ddof else float("nan")
+            if metrics[key] is None or not np.isfinite(metrics[key]):
+                raise ValueError(f"fold_metrics[{position}][{key!r}] is {metrics[key]!r}, not a finite number")
+        values = np.array([metrics[key] for metrics in fold_metrics], dtype=np.float64)
+        std = float(np.std(values, ddof=ddof)) if values.size > ddof else float("nan")
         summary[key] = {
-            "mean": float(array.mean()),
+            "mean": float(values.mean()),
             "std": std,
-            "min": float(array.min()),
-            "max": float(array.max()),
-            "n": int(array.size),
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "n": int(values.size),
         }
     return summary
 
@@ -230,7 +226,7 @@ def group_mean(values: np.ndarray, groups: Sequence[int] | np.ndarray) -> tuple[
         Row ``i`` is the mean of the rows of group ``groups[i]``.
     """
     values = np.asarray(values, dtype=np.float64)
-    unique, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    unique, inverse, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
     sums = np.zeros((unique.size, *values.shape[1:]))
     np.add.at(sums, inverse, values)
-    return unique, sums / np.bincount(inverse, minlength=unique.size).reshape(-1, *[1] * (values.ndim - 1))
+    return unique, sums / counts.reshape(-1, *[1] * (values.ndim - 1))

@@ -17,10 +17,9 @@ that differ in any of them never share a results file.
 
 from __future__ import annotations
 
-import ast
 import pathlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Bool", "Choice", "ChoiceList", "Float", "Int", "IntList", "ParameterError", "Path", "Rule", "Str",
@@ -39,30 +38,19 @@ class Rule:
     """How to read and check one parameter (build it with :func:`Int`, :func:`Bool`, ...)."""
 
     kind: str
+    words: str  # the allowed values in words, before the bounds and "or None"
     choices: tuple = ()
     min: float | None = None
     max: float | None = None
     none: bool = False
     exists: bool = False
     identity: bool = True
-    help: str = field(default="", compare=False)
 
     def allowed(self) -> str:
         """The allowed values, in words."""
-        if self.kind in ("choice", "choice_list"):
-            text = " | ".join(repr(choice) for choice in self.choices)
-            text = text if self.kind == "choice" else f"a list of {text}"
-        elif self.kind in ("int", "float", "int_list"):
-            low = "-inf" if self.min is None else self.min
-            high = "inf" if self.max is None else self.max
-            text = {"int": "an integer", "float": "a number", "int_list": "a list of integers"}[self.kind]
-            text += f" in [{low}, {high}]" if (self.min, self.max) != (None, None) else ""
-        elif self.kind == "bool":
-            text = "True or False (also 'true'/'false', 'yes'/'no', 1/0)"
-        elif self.kind == "path":
-            text = "a path" + (" that exists" if self.exists else "")
-        else:
-            text = "a string"
+        text = self.words
+        if (self.min, self.max) != (None, None):
+            text += f" in [{'-inf' if self.min is None else self.min}, {'inf' if self.max is None else self.max}]"
         return text + (" or None" if self.none else "")
 
     def convert(self, value: Any) -> Any:
@@ -72,11 +60,7 @@ class Rule:
                 return None
             raise ValueError("None is not allowed")
         if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, int) and value in (0, 1):
-                return bool(value)
-            text = str(value).strip().lower()
+            text = str(value).strip().lower()  # True -> "true", 1 -> "1"
             if text in _TRUE | _FALSE:
                 return text in _TRUE
             raise ValueError("not a boolean")
@@ -93,14 +77,9 @@ class Rule:
                 raise ValueError("NaN is not allowed")
             return self._in_range(number)
         if self.kind in ("int_list", "choice_list"):
-            items = value
-            if isinstance(value, str):  # "[1, 3]", "glam, no_fusion" or a single item from the command line
-                text = value.strip()
-                try:
-                    items = ast.literal_eval(text) if text[:1] in "[(" else [item.strip() for item in text.split(",")]
-                except (ValueError, SyntaxError):  # unquoted names, as typed on a command line: "[glam, no_fusion]"
-                    items = [item.strip().strip("'\"") for item in text.strip("[]()").split(",") if item.strip()]
-            items = [items] if isinstance(items, (int, str)) else items
+            items = [value] if isinstance(value, int) else value
+            if isinstance(value, str):  # from the command line: "[1, 3]", "glam, no_fusion", "[glam, 'mhsa']", "3"
+                items = [item.strip().strip("'\"") for item in value.strip().strip("[]()").split(",") if item.strip()]
             if not isinstance(items, (list, tuple)) or not items:
                 raise ValueError("not a non-empty list")
             if self.kind == "choice_list":
@@ -140,42 +119,42 @@ def _as_int(value: Any) -> int:
 
 def Int(min: int | None = None, max: int | None = None, *, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """An integer (``"12"`` from the command line is accepted), optionally bounded."""
-    return Rule("int", min=min, max=max, none=none, identity=identity)
+    return Rule("int", "an integer", min=min, max=max, none=none, identity=identity)
 
 
 def Float(min: float | None = None, max: float | None = None, *, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """A finite number, optionally bounded."""
-    return Rule("float", min=min, max=max, none=none, identity=identity)
+    return Rule("float", "a number", min=min, max=max, none=none, identity=identity)
 
 
 def Bool(*, identity: bool = True) -> Rule:  # noqa: N802
     """True / False, also written ``"true"``, ``"False"``, ``"yes"``, ``"no"``, ``1``, ``0``."""
-    return Rule("bool", identity=identity)
+    return Rule("bool", "True or False (also 'true'/'false', 'yes'/'no', 1/0)", identity=identity)
 
 
 def Choice(*choices: Any, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """One of ``choices``."""
-    return Rule("choice", choices=tuple(choices), none=none, identity=identity)
+    return Rule("choice", " | ".join(map(repr, choices)), choices=tuple(choices), none=none, identity=identity)
 
 
 def IntList(min: int | None = None, max: int | None = None, *, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """A non-empty list of integers; ``"[1, 3]"`` and a single ``3`` are accepted too."""
-    return Rule("int_list", min=min, max=max, none=none, identity=identity)
+    return Rule("int_list", "a list of integers", min=min, max=max, none=none, identity=identity)
 
 
 def ChoiceList(*choices: Any, identity: bool = True) -> Rule:  # noqa: N802
     """A non-empty list of ``choices``; ``"a, b"`` and ``"[a, b]"`` are accepted too."""
-    return Rule("choice_list", choices=tuple(choices), identity=identity)
+    return Rule("choice_list", "a list of " + " | ".join(map(repr, choices)), choices=tuple(choices), identity=identity)
 
 
 def Path(*, exists: bool = False, none: bool = True, identity: bool = False) -> Rule:  # noqa: N802
     """A file-system path (returned as a string); ``exists=True`` requires it to exist."""
-    return Rule("path", exists=exists, none=none, identity=identity)
+    return Rule("path", "a path that exists" if exists else "a path", exists=exists, none=none, identity=identity)
 
 
 def Str(*, none: bool = False, identity: bool = True) -> Rule:  # noqa: N802
     """Any string."""
-    return Rule("str", none=none, identity=identity)
+    return Rule("str", "a string", none=none, identity=identity)
 
 
 def check_parameters(values: Mapping[str, Any], rules: Mapping[str, Rule], *, where: str = "the parameters cell") -> dict:
@@ -207,13 +186,8 @@ def check_parameters(values: Mapping[str, Any], rules: Mapping[str, Rule], *, wh
             continue
         try:
             checked[name] = rule.convert(values[name])
-        except (ValueError, SyntaxError) as error:
+        except ValueError as error:
             problems.append(f"  {name} = {values[name]!r}: {error}; allowed: {rule.allowed()}")
     if problems:
         raise ParameterError("invalid notebook parameter(s), nothing was run:\n" + "\n".join(problems))
     return checked
-
-
-def identity_names(rules: Mapping[str, Rule]) -> list[str]:
-    """The parameters that can change results (``identity=True``), in rule order."""
-    return [name for name, rule in rules.items() if rule.identity]

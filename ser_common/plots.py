@@ -17,18 +17,24 @@ import pandas as pd
 __all__ = ["confusion_matrix", "fold_bars", "per_class_recall", "training_curves", "tsne"]
 
 
-def _new_axes(ncols: int = 1, *, width: float = 5.0, height: float = 4.0):
-    import matplotlib.pyplot as plt
+def _axes(ax, ncols: int = 1, *, width: float, height: float):
+    """The figure and list of ``ncols`` Axes to draw on: those given in ``ax``, or a new row of panels."""
+    if ax is None:
+        import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False, layout="constrained")
-    return figure, list(axes[0])
+        figure, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False, layout="constrained")
+        return figure, list(axes[0])
+    axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
+    if len(axes) != ncols:
+        raise ValueError(f"this figure draws {ncols} panel(s) but {len(axes)} Axes were given; pass {ncols} or ax=None")
+    return axes[0].figure, axes
 
 
-def _check_class_names(class_names: Sequence[str], n_classes: int, what: str) -> list[str]:
+def _check_class_names(class_names: Sequence[str], n_classes: int | None = None, what: str = "") -> list[str]:
     if isinstance(class_names, str):
         raise TypeError(f"class_names must be a list of names, got the single string {class_names!r}")
     names = [str(name) for name in class_names]
-    if len(names) != n_classes:
+    if n_classes is not None and len(names) != n_classes:
         raise ValueError(f"class_names has {len(names)} names but {what} has {n_classes} classes; give one name per class")
     return names
 
@@ -75,33 +81,32 @@ def training_curves(
         if not isinstance(history, Mapping):
             raise TypeError(f"histories[{position}] must be a history dict (FitResult.history), "
                             f"got {type(history).__name__}")
-    for group in keys:
-        for key in group:
-            missing = [position for position, history in enumerate(histories) if key not in history]
-            if missing:
-                raise KeyError(
-                    f"history key {key!r} is missing from fold(s) {missing}; available keys: {sorted(histories[missing[0]])}. "
-                    "Choose keys present in every history (runs without validation have no 'val_*' keys)."
-                )
+    for key in [name for group in keys for name in group]:
+        missing = [position for position, history in enumerate(histories) if key not in history]
+        if missing:
+            raise KeyError(
+                f"history key {key!r} is missing from fold(s) {missing}; "
+                f"available keys: {sorted(histories[missing[0]])}. "
+                "Choose keys present in every history (runs without validation have no 'val_*' keys)."
+            )
+        if any(len(history[key]) == 0 for history in histories):
+            raise ValueError(f"history key {key!r} is empty in at least one fold")
 
-    figure, axes = _new_axes(len(keys), width=5.0, height=3.6)
+    figure, axes = _axes(None, len(keys), width=5.0, height=3.6)
     for ax, group in zip(axes, keys):
         for key in group:
-            curves = [history[key] for history in histories]
-            if any(len(curve) == 0 for curve in curves):
-                raise ValueError(f"history key {key!r} is empty in at least one fold")
-            values = pd.concat([pd.Series(curve, dtype=float) for curve in curves], axis=1)  # NaN once a fold stopped
+            # one column per fold, NaN once a fold stopped
+            values = pd.concat([pd.Series(history[key], dtype=float) for history in histories], axis=1)
             epochs = np.arange(1, len(values) + 1)
             mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1, ddof=0).to_numpy()  # folds that got there
-            (line,) = ax.plot(epochs, mean, label=f"{key} (mean of {len(curves)} folds)")
+            (line,) = ax.plot(epochs, mean, label=f"{key} (mean of {len(histories)} folds)")
             band = values.count(axis=1).to_numpy() >= 2
             if band.any():
                 ax.fill_between(epochs, mean - std, mean + std, where=band, color=line.get_color(), alpha=0.2, linewidth=0)
         lengths = {len(history[key]) for history in histories for key in group}
         if len(lengths) > 1:
             ax.axvline(min(lengths) + 0.5, color="grey", linestyle=":", linewidth=1, label="some folds stopped")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(" / ".join(group))
+        ax.set(xlabel="epoch", ylabel=" / ".join(group))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     if title:
@@ -119,6 +124,13 @@ def _confusion_counts(cm: object) -> np.ndarray:
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
         raise ValueError(f"cm must be a square (n, n) matrix or an (n_folds, n, n) stack, got shape {np.shape(cm)}")
     return counts
+
+
+def _row_rates(counts: np.ndarray) -> np.ndarray:
+    """Each row of a (stack of) confusion matrices divided by its sum; NaN for rows without utterances."""
+    support = counts.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, counts / support, np.nan)
 
 
 def _draw_matrix(ax, values: np.ndarray, class_names: list[str], title: str, fmt: str, vmax: float) -> None:
@@ -170,32 +182,17 @@ def confusion_matrix(
     if not isinstance(normalize, (bool, str)) or normalize not in modes:
         raise ValueError(f"normalize must be 'both', True, False, 'true' or 'counts', got {normalize!r}")
     panels = modes[normalize]
-    if ax is None:
-        figure, axes = _new_axes(len(panels), width=0.55 * len(names) + 2.5, height=0.55 * len(names) + 2.0)
-    else:
-        axes = list(ax) if isinstance(ax, (list, tuple, np.ndarray)) else [ax]
-        if len(axes) != len(panels):
-            raise ValueError(f"normalize={normalize!r} draws {len(panels)} panel(s) but {len(axes)} Axes were given")
-        figure = axes[0].figure
-    support = counts.sum(axis=1, keepdims=True)
+    figure, axes = _axes(ax, len(panels), width=0.55 * len(names) + 2.5, height=0.55 * len(names) + 2.0)
     for axis, panel in zip(axes, panels):
         if panel == "counts":
             integral = np.allclose(counts, np.round(counts))
             _draw_matrix(axis, counts, names, "counts", ".0f" if integral else ".1f", counts.max())
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rates = np.where(support > 0, counts / support, np.nan)
-            _draw_matrix(axis, rates, names, "row-normalised (recall)", ".2f", 1.0)
+            _draw_matrix(axis, _row_rates(counts), names, "row-normalised (recall)", ".2f", 1.0)
     return figure
 
 
 # ----------------------------------------------------------------------------- per-class recall
-
-
-def _recalls_from_counts(counts: np.ndarray) -> np.ndarray:
-    support = counts.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diagonal(counts, axis1=-2, axis2=-1) / support, np.nan)
 
 
 def per_class_recall(
@@ -223,29 +220,21 @@ def per_class_recall(
     matplotlib.figure.Figure
     """
     values = np.asarray(cm_or_recalls, dtype=float)
-    errors = None
-    if values.ndim == 1:
-        recalls = values
-        ua = float(np.nanmean(recalls))
-    elif values.ndim == 2:
-        recalls = _recalls_from_counts(_confusion_counts(values))
-        ua = float(np.nanmean(recalls))
-    elif values.ndim == 3:
-        _confusion_counts(values)  # shape check
-        fold_recalls = _recalls_from_counts(values)
-        with warnings.catch_warnings():
-            # A class absent from every fold has no recall: its bar stays empty, no warning needed.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            recalls = np.nanmean(fold_recalls, axis=0)
-            errors = np.nanstd(fold_recalls, axis=0)
-        ua = float(np.mean(np.nanmean(fold_recalls, axis=1)))
-    else:
+    if values.ndim not in (1, 2, 3):
         raise ValueError(f"cm_or_recalls must have shape (n,), (n, n) or (n_folds, n, n), got {values.shape}")
-    names = _check_class_names(class_names, recalls.size, "cm_or_recalls")
-    if ax is None:
-        figure, (ax,) = _new_axes(1, width=0.6 * len(names) + 3.0, height=3.8)
+    if values.ndim == 1:
+        fold_recalls = values[None]  # one "fold" of recalls
     else:
-        figure = ax.figure
+        _confusion_counts(values)  # shape check
+        fold_recalls = np.diagonal(_row_rates(values.reshape(-1, *values.shape[-2:])), axis1=-2, axis2=-1)
+    with warnings.catch_warnings():
+        # A class absent from every fold has no recall: its bar stays empty, no warning needed.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        recalls = np.nanmean(fold_recalls, axis=0)
+        errors = np.nanstd(fold_recalls, axis=0) if values.ndim == 3 else None
+    ua = float(np.mean(np.nanmean(fold_recalls, axis=1)))  # mean of the per-fold UAs
+    names = _check_class_names(class_names, recalls.size, "cm_or_recalls")
+    figure, (ax,) = _axes(ax, width=0.6 * len(names) + 3.0, height=3.8)
     positions = np.arange(len(names))
     ax.bar(positions, recalls, yerr=errors, capsize=3 if errors is not None else 0, color="tab:blue", alpha=0.8, label="recall")
     if reference is not None:
@@ -256,8 +245,7 @@ def per_class_recall(
     ax.axhline(1.0 / len(names), color="grey", linestyle="--", linewidth=1, label=f"chance ({1 / len(names):.2f})")
     ax.axhline(ua, color="tab:red", linestyle="--", linewidth=1, label=f"UA ({ua:.2f})")
     ax.set_xticks(positions, names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("recall")
+    ax.set(ylim=(0, 1.05), ylabel="recall")
     ax.legend(fontsize="small", loc="lower right")
     return figure
 
@@ -310,9 +298,7 @@ def tsne(
         raise ValueError(f"labels must have one entry per embedding ({points.shape[0]}), got shape {classes.shape}")
     if points.shape[0] < 3:
         raise ValueError(f"t-SNE needs at least 3 embeddings, got {points.shape[0]}")
-    if isinstance(class_names, str):
-        raise TypeError(f"class_names must be a list of names, got the single string {class_names!r}")
-    names = [str(name) for name in class_names]
+    names = _check_class_names(class_names)
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
         raise ValueError(f"labels must be integer class indices 0…{len(names) - 1}, got {classes.dtype} values")
     if classes.max() >= len(names):
@@ -322,10 +308,7 @@ def tsne(
     clipped = min(float(perplexity), points.shape[0] - 1.0)
     options = {"init": "pca", "learning_rate": "auto", **tsne_options}
     coordinates = TSNE(n_components=2, perplexity=clipped, random_state=seed, **options).fit_transform(points)
-    if ax is None:
-        figure, (ax,) = _new_axes(1, width=5.5, height=4.5)
-    else:
-        figure = ax.figure
+    figure, (ax,) = _axes(ax, width=5.5, height=4.5)
     palette = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
     sizes = np.broadcast_to(np.asarray(sizes, dtype=float), classes.shape)
     for index, name in enumerate(names):
@@ -333,9 +316,7 @@ def tsne(
         if members.any():
             ax.scatter(coordinates[members, 0], coordinates[members, 1], s=sizes[members],
                        color=palette(index % palette.N), label=name)
-    ax.set_title(f"t-SNE (perplexity {clipped:g}, seed {seed})")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(title=f"t-SNE (perplexity {clipped:g}, seed {seed})", xticks=[], yticks=[])
     ax.legend(fontsize="small", markerscale=1.5, loc="best")
     return figure
 
@@ -370,25 +351,19 @@ def fold_bars(
     if isinstance(folds, pd.DataFrame):
         if key not in folds.columns:
             raise KeyError(f"the fold table has no column {key!r}; columns: {list(folds.columns)}")
-        values = folds[key].to_numpy(dtype=float)
-        labels = [str(label) for label in folds.index]
-    else:
-        values = np.asarray(folds, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"per-fold values must be 1-D, got shape {values.shape}")
-        labels = [str(position) for position in range(values.size)]
-    if values.size == 0:
+        folds = folds[key]
+    if np.ndim(folds) != 1:
+        raise ValueError(f"per-fold values must be 1-D, got shape {np.shape(folds)}")
+    series = pd.Series(folds, dtype=float)  # keeps a table's fold names; plain values are numbered 0, 1, ...
+    if series.empty:
         raise ValueError("there are no folds to plot")
-    values = values * scale
-    if ax is None:
-        figure, (ax,) = _new_axes(1, width=0.45 * values.size + 3.0, height=3.5)
-    else:
-        figure = ax.figure
+    labels = [str(label) for label in series.index]
+    values = series.to_numpy() * scale
+    figure, (ax,) = _axes(ax, width=0.45 * values.size + 3.0, height=3.5)
     ax.bar(np.arange(values.size), values, color="tab:blue", alpha=0.8)
     mean, std = float(np.mean(values)), float(np.std(values))
     ax.axhline(mean, color="tab:red", linestyle="--", linewidth=1, label=f"mean {mean:.2f} ± {std:.2f}")
     ax.set_xticks(np.arange(values.size), labels)
-    ax.set_xlabel("fold")
-    ax.set_ylabel(f"{key} (%)" if scale == 100 else key)
+    ax.set(xlabel="fold", ylabel=f"{key} (%)" if scale == 100 else key)
     ax.legend(fontsize="small", loc="lower right")
     return figure

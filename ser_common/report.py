@@ -65,15 +65,14 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
     protocol and UA (best first). A model name shared by runs of one corpus and protocol
     that differ in a setting gets that setting appended, e.g. ``CkTIM-Net (n_tab=3)``.
     """
-    paths = [Path(p) for p in paths]
-    datas = [load_results(p) for p in paths]
-    kept = [i for i, data in enumerate(datas) if data["folds"]]
-    table = summary_table([paths[i] for i in kept]).rename(columns={"dataset": "corpus"})
-    table.attrs["left_out"] = [paths[i].name for i in range(len(paths)) if i not in kept]
-    datas = [datas[i] for i in kept]
-    if not datas:
+    loaded = [(Path(path), load_results(path)) for path in paths]
+    kept = [path for path, data in loaded if data["folds"]]
+    if not kept:
         return pd.DataFrame(columns=[*COLUMNS, "ua_mean"])
-    table["path"] = [str(paths[i]) for i in kept]
+    datas = [data for _, data in loaded if data["folds"]]
+    table = summary_table(kept).rename(columns={"dataset": "corpus"})
+    table.attrs["left_out"] = [path.name for path, data in loaded if not data["folds"]]
+    table["path"] = [str(path) for path in kept]
     for key in ("ua", "wa", "macro_f1"):
         table[f"{key}_mean"] = [100 * d["aggregate"][key]["mean"] if key in d["aggregate"] else None for d in datas]
     table["ua_std"] = [100 * d["aggregate"]["ua"]["std"] for d in datas]
@@ -92,10 +91,9 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
         if keys:
             settings = ", ".join(f"{k}={data['params'].get(k)}" for k in keys)
             table.loc[i, "model"] = f"{names[i]} ({settings})"
-    entries = [_paper_entry(d) for d in datas]
-    table["paper_label"] = [e["label"] if e else None for e in entries]
-    for key in ("ua", "wa"):
-        table[f"paper_{key}"] = [e.get(key) if e else None for e in entries]
+    entries = [_paper_entry(d) or {} for d in datas]
+    for key in ("label", "ua", "wa"):
+        table[f"paper_{key}"] = [e.get(key) for e in entries]
     table["paper UA / WA"] = [f"{_format_percent(e.get('ua'))} / {_format_percent(e.get('wa'))}" if e else ""
                               for e in entries]
     table["Δ UA / WA"] = [
@@ -103,13 +101,13 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
                    for k, ours in (("ua", row.ua_mean), ("wa", row.wa_mean))) if e else ""
         for e, row in zip(entries, table.itertuples())]
     table["s/epoch"] = table.pop("median s/epoch")
-    table["params"] = [f"{int(v):,}" if v == v and v is not None else "–" for v in table["params"]]
-    table["epochs"] = [int(v) if v == v and v is not None else "–" for v in table["epochs"]]
+    table["params"] = [f"{int(v):,}" if pd.notna(v) else "–" for v in table["params"]]
+    table["epochs"] = [int(v) if pd.notna(v) else "–" for v in table["epochs"]]
     table = table.sort_values(["corpus", "protocol", "ua_mean"], ascending=[True, True, False], kind="stable")
-    letters = {}
-    for corpus, fingerprint in zip(table["corpus"], table["fingerprint"]):
-        letters.setdefault(corpus, {}).setdefault(fingerprint, string.ascii_uppercase[len(letters[corpus]) % 26])
-    table["same folds"] = [letters[c][f] for c, f in zip(table["corpus"], table["fingerprint"])]
+    # one letter per fingerprint within a corpus, in order of appearance (a missing fingerprint gets one too)
+    codes = table.groupby("corpus")["fingerprint"].transform(lambda fingerprints: pd.factorize(
+        fingerprints, use_na_sentinel=False)[0])
+    table["same folds"] = [string.ascii_uppercase[code % 26] for code in codes]
     return table[[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)]].reset_index(drop=True)
 
 
@@ -153,19 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, help="rewrite this file's results-table block")
     parser.add_argument("--check", action="store_true", help="with --readme: only check; exit 1 if it is stale")
     args = parser.parse_args(argv)
-    if args.readme:
-        block = readme_block(args.paths)
-        if args.check:
-            current = _BLOCK.search(args.readme.read_text(encoding="utf-8"))
-            if current is None or current.group(0) != block:
-                print(f"{args.readme}: the results table is stale; run `make results-table`")
-                return 1
-            return 0
+    if args.readme and args.check:
+        current = _BLOCK.search(args.readme.read_text(encoding="utf-8"))
+        if current is None or current.group(0) != readme_block(args.paths):
+            print(f"{args.readme}: the results table is stale; run `make results-table`")
+            return 1
+    elif args.readme:
         changed = update_readme(args.readme, args.paths)
         print(f"{args.readme}: " + ("results table updated" if changed else "up to date"))
-        return 0
-    table = leaderboard(args.paths)[list(COLUMNS)] if args.leaderboard else summary_table(args.paths)
-    print(markdown(table[args.columns] if args.columns else table))
+    else:
+        table = leaderboard(args.paths)[list(COLUMNS)] if args.leaderboard else summary_table(args.paths)
+        print(markdown(table[args.columns] if args.columns else table))
     return 0
 
 

@@ -44,7 +44,6 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,13 +122,11 @@ def _round_trip(value: object, where: str) -> object:
 
 def _same(old: object, new: object) -> bool:
     """JSON-value equality that, unlike ``==``, does not treat ``True`` as ``1``."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
     if isinstance(old, dict) and isinstance(new, dict):
         return old.keys() == new.keys() and all(_same(old[key], new[key]) for key in old)
     if isinstance(old, list) and isinstance(new, list):
         return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+    if type(old) in (int, float) and type(new) in (int, float):  # not bool: True is not 1
         return old == new  # 1 and 1.0 are the same parameter value
     return type(old) is type(new) and old == new
 
@@ -150,20 +147,17 @@ def _differences(old: object, new: object, path: str) -> list[tuple[str, object,
 def _write_json_atomically(path: Path, data: Mapping) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file.
 
-    Called under :func:`_locked`, which has already named an unwritable folder clearly.
+    Called under :func:`_locked`, which has already named an unwritable folder clearly and
+    keeps other writers out, so one fixed temporary name beside the file is enough (a
+    leftover of a crash is simply overwritten by the next write).
     """
     text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
     with contextlib.suppress(OSError):  # persist the rename itself (not every platform opens folders)
         directory = os.open(path.parent, os.O_RDONLY)
         try:
@@ -193,23 +187,22 @@ def _now() -> str:
 def _git_state(*directories: Path) -> tuple[str | None, bool | None]:
     """(HEAD commit, dirty flag) of the first directory inside a git work tree with a commit.
 
-    ``dirty`` counts modified tracked files only (untracked files, such as new results,
-    do not make it dirty). ``--no-optional-locks`` keeps ``git status`` from touching
-    the index. Returns ``(None, None)`` when git or a commit is unavailable.
+    One ``git status --porcelain=v2 --branch`` tells both: its ``# branch.oid`` header
+    is the commit (``(initial)`` before the first one), and every other line is a
+    modified tracked file (untracked files, such as new results, do not make it dirty).
+    ``--no-optional-locks`` keeps it from touching the index. Returns ``(None, None)``
+    when git or a commit is unavailable.
     """
-    def git(directory: Path, *arguments: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "--no-optional-locks", "-C", str(directory), *arguments],
-                                  capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
     for directory in directories:
-        head = git(directory, "rev-parse", "HEAD")
-        if head:
-            status = git(directory, "status", "--porcelain", "--untracked-files=no")
-            return head, None if status is None else bool(status)
+        try:
+            done = subprocess.run(["git", "--no-optional-locks", "-C", str(directory), "status", "--porcelain=v2",
+                                   "--branch", "--untracked-files=no"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        lines = done.stdout.splitlines()
+        head = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), "(initial)")
+        if done.returncode == 0 and head != "(initial)":
+            return head, any(not line.startswith("#") for line in lines)
     return None, None
 
 
@@ -446,9 +439,6 @@ class RunResults:
             ``metrics`` lacks ``ua`` / ``wa``.
         """
         key = _fold_key(index)
-        if key in self._data["folds"]:
-            raise ValueError(f"fold {index} is already recorded in {self._path}; skip it with is_done({index}), "
-                             "or start a fresh file (parameter overwrite=True)")
         if not isinstance(metrics, Mapping) or not {"ua", "wa"} <= set(metrics):
             raise ValueError("metrics must be the dict returned by ser_common.metrics.evaluate (with 'ua' and 'wa')")
         if isinstance(wall_time_s, bool) or not isinstance(wall_time_s, (int, float, np.integer, np.floating)):
@@ -464,10 +454,10 @@ class RunResults:
             "extra": extra or {}, "recorded": _now(), "git_commit": self._git_commit, "git_dirty": self._git_dirty,
         }, f"fold {index}")
         with _locked(self._path):
-            self._reload()
+            self._reload()  # the fold may have been recorded by another process meanwhile
             if key in self._data["folds"]:
-                raise ValueError(f"fold {index} was recorded in {self._path} by another process meanwhile; "
-                                 "this run's result for it is not stored")
+                raise ValueError(f"fold {index} is already recorded in {self._path}, so this result is not stored; "
+                                 f"skip it with is_done({index}), or start a fresh file (parameter overwrite=True)")
             folds = {**self._data["folds"], key: record}
             self._data = {**self._data, "folds": folds, "aggregate": _aggregate(folds)}
             self._save()
@@ -685,13 +675,11 @@ def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua
         identity, model = data.get("params", {}), data.get("model", {})
         aggregate = data.get("aggregate") or {}
         epoch_times = [t for fold in data["folds"].values() for t in (fold.get("epoch_times_s") or [])]
-        row = {"file": Path(path).name, "paper": data["paper"], "model": model.get("name", data["paper"]),
-               "dataset": data["dataset"], "protocol": data["protocol"], "selection": run_selection(data),
-               "epochs": identity.get("epochs"), "folds run": len(data["folds"]), "params": model.get("param_count"),
-               **{name: identity.get(name) for name in params}}
-        for key in keys:
-            row[key.upper() if key in ("ua", "wa") else key] = _ours(aggregate, key)
-        row["median s/epoch"] = round(float(np.median(epoch_times)), 2) if epoch_times else None
-        row["folds"] = identity.get("folds_fingerprint")
-        rows.append(row)
+        rows.append({"file": Path(path).name, "paper": data["paper"], "model": model.get("name", data["paper"]),
+                     "dataset": data["dataset"], "protocol": data["protocol"], "selection": run_selection(data),
+                     "epochs": identity.get("epochs"), "folds run": len(data["folds"]),
+                     "params": model.get("param_count"), **{name: identity.get(name) for name in params},
+                     **{key.upper() if key in ("ua", "wa") else key: _ours(aggregate, key) for key in keys},
+                     "median s/epoch": round(float(np.median(epoch_times)), 2) if epoch_times else None,
+                     "folds": identity.get("folds_fingerprint")})
     return pd.DataFrame(rows)

@@ -95,17 +95,15 @@ class Fold:
             array.flags.writeable = False
             object.__setattr__(self, part, array)
 
+    def _key(self) -> tuple:
+        # The parts are sorted int64 arrays, so equal bytes mean equal indices.
+        return (self.index, self.name) + tuple(getattr(self, part).tobytes() for part in _PARTS)
+
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Fold):
-            return NotImplemented
-        return (
-            self.index == other.index
-            and self.name == other.name
-            and all(np.array_equal(getattr(self, p), getattr(other, p)) for p in _PARTS)
-        )
+        return self._key() == other._key() if isinstance(other, Fold) else NotImplemented
 
     def __hash__(self) -> int:
-        return hash((self.index, self.name) + tuple(getattr(self, p).tobytes() for p in _PARTS))
+        return hash(self._key())
 
     def __repr__(self) -> str:
         return (
@@ -192,11 +190,7 @@ def kfold(
     """
     labels = _labels_array(y)
     _check_n_splits(n_splits)
-    splitter = (
-        StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        if stratified
-        else KFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    )
+    splitter = (StratifiedKFold if stratified else KFold)(n_splits=n_splits, shuffle=True, random_state=seed)
     folds = []
     for index, (train, test) in enumerate(splitter.split(np.zeros(labels.size), labels)):
         train, val = _carve_validation(train, labels, val_fraction, seed)
@@ -265,7 +259,7 @@ def speaker_independent(
         raise ValueError(f"val_speakers must be a non-negative integer, got {val_speakers!r}")
 
     if n_splits is None:
-        splits = LeaveOneGroupOut().split(np.zeros(labels.size), labels, groups=speaker_ids)
+        splitter = LeaveOneGroupOut()
         names = [f"speaker {speaker}" for speaker in unique_speakers]
     else:
         _check_n_splits(n_splits)
@@ -275,11 +269,10 @@ def speaker_independent(
                 "use n_splits=None for leave-one-speaker-out or fewer splits"
             )
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-        splits = splitter.split(np.zeros(labels.size), labels, groups=speaker_ids)
         names = [f"fold {i + 1}/{n_splits}" for i in range(n_splits)]
 
     folds = []
-    for index, (train, test) in enumerate(splits):
+    for index, (train, test) in enumerate(splitter.split(np.zeros(labels.size), labels, groups=speaker_ids)):
         train_speakers = np.unique(speaker_ids[train])
         if train_speakers.size <= val_speakers:
             test_speakers = np.unique(speaker_ids[test])
@@ -373,11 +366,10 @@ def check_folds(
         if speaker_ids.shape != (n_samples,):
             raise ValueError(f"speakers must have one entry per row (n_samples={n_samples}), got shape {speaker_ids.shape}")
     for fold in folds:
-        for part in ("train", "test"):
-            if getattr(fold, part).size == 0:
-                raise ValueError(f"{fold.name}: the {part} part is empty")
         for part in _PARTS:
             indices = getattr(fold, part)
+            if indices.size == 0 and part != "val":
+                raise ValueError(f"{fold.name}: the {part} part is empty")
             out_of_range = indices[(indices < 0) | (indices >= n_samples)]
             if out_of_range.size:
                 raise ValueError(

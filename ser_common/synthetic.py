@@ -205,12 +205,10 @@ def make_synthetic(
         return root
 
     root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
-    try:
-        _write_corpus(staging, **parameters)
-        _move_into_place(staging, root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f".{root.name}.partial-", dir=root.parent,
+                                     ignore_cleanup_errors=True) as staging:
+        _write_corpus(Path(staging), **parameters)
+        _move_into_place(Path(staging), root)
     return root
 
 

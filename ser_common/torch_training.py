@@ -12,6 +12,7 @@ The model must output **logits**. Importing this module imports PyTorch;
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable, Mapping
 
@@ -19,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ser_common.training import FitResult, Monitor, check_fit_arguments, epoch_loop, logit_scores
+from ser_common.training import (FitResult, Monitor, check_fit_arguments, class_data, epoch_loop, logit_scores,
+                                 train_batches)
 
 __all__ = ["fit", "logit_scores", "pick_device", "predict", "predict_logits", "seed_everything"]
 
@@ -43,8 +45,7 @@ def pick_device(prefer: str | torch.device | None = None) -> torch.device:
     An explicit choice (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) is returned if it is
     available and raises ``RuntimeError`` otherwise.
     """
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
+    has_mps = torch.backends.mps.is_available()
     if prefer is None:
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
     try:
@@ -59,10 +60,6 @@ def pick_device(prefer: str | torch.device | None = None) -> torch.device:
     return device
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    return next((tensor.device for tensor in model.parameters()), torch.device("cpu"))
-
-
 @torch.no_grad()
 def predict_logits(
     model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256, device: str | torch.device | None = None
@@ -74,7 +71,7 @@ def predict_logits(
     """
     if device is not None:
         model.to(pick_device(device))
-    target = _model_device(model)
+    target = next((tensor.device for tensor in model.parameters()), torch.device("cpu"))
     x = x.float() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float32))
     if len(x) == 0:
         raise ValueError("x is empty: nothing to predict")
@@ -92,17 +89,6 @@ def predict(
 ) -> np.ndarray:
     """Predicted class indices for ``x`` (argmax of :func:`predict_logits`)."""
     return predict_logits(model, x, batch_size, device).argmax(axis=1)
-
-
-def _tensors(data: tuple, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(float32 inputs, int64 class indices) on ``device``; one-hot labels become indices."""
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ValueError(f"{name} must be a tuple (X, y)")
-    x, y = np.asarray(data[0], dtype=np.float32), np.asarray(data[1])
-    y = y.argmax(axis=1) if y.ndim == 2 else y
-    if y.ndim != 1 or len(x) != len(y) or len(x) == 0 or y.min() < 0:
-        raise ValueError(f"{name}: need as many inputs as class indices (>= 0), got X {x.shape} and y {y.shape}")
-    return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
 
 
 def fit(
@@ -187,46 +173,36 @@ def fit(
     if seed is not None:
         seed_everything(seed)
     target = pick_device(device)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model.to(target, memory_format=memory_format) if channels_last else model.to(target)
+    model.to(target, memory_format=torch.channels_last) if channels_last else model.to(target)
     scheduler = None
     if hasattr(lr_schedule, "step"):  # the framework's scheduler, stepped after each epoch
         scheduler, lr_schedule = lr_schedule, None
     loss_fn = loss or nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-    x_train, y_train = _tensors(train, "train", target)
+    x_train, y_train = (torch.from_numpy(array).to(target) for array in class_data(train, "train"))
     if channels_last and x_train.dim() == 4:
         x_train = x_train.contiguous(memory_format=torch.channels_last)
     order_generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(2**31, ())))
-    cast = torch.autocast(target.type, dtype=getattr(torch, autocast)) if autocast else None
+    cast = torch.autocast(target.type, dtype=getattr(torch, autocast)) if autocast else contextlib.nullcontext()
+
+    def train_step(inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
+        with cast:
+            logits = model(inputs)
+        value = loss_fn(logits.float(), targets)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        hard = targets.argmax(dim=1) if targets.dim() == 2 else targets
+        return value.item(), (logits.argmax(dim=1) == hard).sum().item()
 
     def train_epoch(epoch: int) -> tuple[float, float]:
         model.train()
-        order = (torch.randperm(len(x_train), generator=order_generator) if shuffle else torch.arange(len(x_train)))
-        order = order.to(target)
-        loss_sum, hits = 0.0, 0.0
-        for begin in range(0, len(order), batch_size):
-            index = order[begin : begin + batch_size]
-            inputs, targets = x_train[index], y_train[index]
-            if batch_transform is not None:
-                inputs, targets = batch_transform(inputs, targets)
-            if cast is None:
-                logits = model(inputs)
-            else:
-                with cast:
-                    logits = model(inputs)
-            value = loss_fn(logits.float(), targets)
-            optimizer.zero_grad(set_to_none=True)
-            value.backward()
-            optimizer.step()
-            hard = targets.argmax(dim=1) if targets.dim() == 2 else targets
-            loss_sum += value.item() * len(index)
-            hits += (logits.argmax(dim=1) == hard).sum().item()
-        return loss_sum / len(order), hits / len(order)
+        order = torch.randperm(len(x_train), generator=order_generator) if shuffle else torch.arange(len(x_train))
+        return train_batches(x_train, y_train, order.to(target), batch_size, batch_transform, train_step)
 
     predict_val = y_val = None
     if val is not None:
-        x_val, y_val_tensor = _tensors(val, "val", target)
-        y_val = y_val_tensor.cpu().numpy()
+        x_val, y_val = class_data(val, "val")
+        x_val = torch.from_numpy(x_val).to(target)
 
         def predict_val() -> np.ndarray:
             return predict_logits(model, x_val, batch_size=max(batch_size, 256))

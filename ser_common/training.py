@@ -1,10 +1,12 @@
 """The epoch loop both training helpers share, and the definitions they report in.
 
 ``ser_common.keras_training.fit`` and ``ser_common.torch_training.fit`` take the same
-arguments and differ only in how one epoch of training steps runs and how a batch is
-predicted. Everything else, the learning-rate schedule, the validation metrics, model
-selection, early stopping, the progress bar and the history, is :func:`epoch_loop` below,
-written once. Its history is a ``dict[str, list[float]]`` with one value per epoch:
+arguments and differ only in how one training step runs and how a batch is predicted.
+Everything else, the learning-rate schedule, the validation metrics, model selection,
+early stopping, the progress bar and the history, is :func:`epoch_loop` below, written
+once, as are the checks of the data (:func:`class_data`) and the loop over an epoch's
+batches (:func:`train_batches`). The history is a ``dict[str, list[float]]`` with one
+value per epoch:
 
 ==================  ==========================================================
 ``loss``            mean training loss over the epoch, as optimised (with label
@@ -32,8 +34,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from scipy.special import log_softmax
 from tqdm.auto import tqdm
 
 #: What each ``selection`` value means (stated in notebooks and results tables).
@@ -100,27 +104,14 @@ def classification_scores(log_probabilities: np.ndarray, y: np.ndarray) -> dict[
 
 def logit_scores(logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Cross-entropy, accuracy and UA from logits (log-softmax in float64)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return classification_scores(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)), y)
+    return classification_scores(log_softmax(np.asarray(logits, dtype=np.float64), axis=1), y)
 
 
-def _direction(monitor: Monitor) -> str:
-    if callable(monitor):
-        return "max"
-    return "min" if monitor.endswith("loss") else "max"
-
-
-def _better(value: float, best: float | None, mode: str, *, strict: bool) -> bool:
-    """Ties count as better unless ``strict`` (the later of two equal epochs is kept, but
-    an epoch that only ties does not reset early stopping's patience)."""
-    if not np.isfinite(value):
-        return False
-    if best is None:
-        return True
-    if strict:
-        return value > best if mode == "max" else value < best
-    return value >= best if mode == "max" else value <= best
+def _better(value: float, best: float | None, *, strict: bool) -> bool:
+    """Whether ``value`` beats ``best`` (both signed so that larger is better). Ties count as
+    better unless ``strict`` (the later of two equal epochs is kept, but an epoch that only
+    ties does not reset early stopping's patience)."""
+    return bool(np.isfinite(value)) and (best is None or value > best or (not strict and value == best))
 
 
 def check_fit_arguments(epochs: int, batch_size: int, monitor: Monitor, patience: int | None, has_val: bool) -> None:
@@ -135,6 +126,45 @@ def check_fit_arguments(epochs: int, batch_size: int, monitor: Monitor, patience
             raise ValueError(f"monitor={monitor_name(monitor)!r} needs validation data (pass val=(X, y))")
     if patience is not None and (monitor is None or patience < 1):
         raise ValueError("patience (early stopping) needs a monitor and a positive number of epochs")
+
+
+def class_data(data: object, name: str, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``data = (X, y)`` as (float32 inputs, int64 class indices); one-hot rows of ``y`` become indices.
+
+    ``name`` ("train", "val") is named in the errors; ``n_classes``, when given, bounds the indices.
+    """
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(f"{name} must be a tuple (X, y)")
+    x, y = np.asarray(data[0], dtype=np.float32), np.asarray(data[1])
+    y = y.argmax(axis=1) if y.ndim == 2 else y
+    if y.ndim != 1 or len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"{name}: need as many inputs as class indices (or one-hot rows), "
+                         f"got X {x.shape} and y {y.shape}")
+    if y.min() < 0 or (n_classes is not None and y.max() >= n_classes):
+        raise ValueError(f"{name} labels must be class indices in [0, {n_classes or 'n_classes'}), "
+                         f"got [{y.min()}, {y.max()}]")
+    return x, y.astype(np.int64)
+
+
+def train_batches(x: Any, y: Any, order: Any, batch_size: int, batch_transform: Callable | None,
+                  step: Callable[[Any, Any], tuple[float, float]]) -> tuple[float, float]:
+    """One epoch of training steps; returns (mean loss, accuracy) over the epoch.
+
+    ``x``, ``y`` and ``order`` (the row indices in this epoch's order) are NumPy arrays or
+    tensors of one framework. Each batch, ``x[index], y[index]`` for the next ``batch_size``
+    indices, goes through ``batch_transform`` when given; ``step(inputs, targets)`` trains on
+    it and returns the batch's mean loss and its number of correct predictions.
+    """
+    loss_sum, hits = 0.0, 0.0
+    for begin in range(0, len(order), batch_size):
+        index = order[begin : begin + batch_size]
+        inputs, targets = x[index], y[index]
+        if batch_transform is not None:
+            inputs, targets = batch_transform(inputs, targets)
+        loss, correct = step(inputs, targets)
+        loss_sum += float(loss) * len(index)
+        hits += float(correct)
+    return loss_sum / len(order), hits / len(order)
 
 
 def epoch_loop(
@@ -165,8 +195,8 @@ def epoch_loop(
     scheduler; ``snapshot()`` / ``restore(state)`` copy and put back the weights.
     """
     history: dict[str, list[float]] = {}
-    mode = _direction(monitor) if monitor is not None else None
-    best_value, best_epoch, best_state, waited, stopped_early = None, 0, None, 0, False
+    sign = -1.0 if isinstance(monitor, str) and monitor.endswith("loss") else 1.0  # loss keys are minimised
+    best_value, best_epoch, best_state, waited = None, 0, None, 0
     bar = tqdm(range(1, epochs + 1), desc=description, disable=not progress, unit="epoch")
     for epoch in bar:
         start = time.perf_counter()
@@ -197,17 +227,16 @@ def epoch_loop(
         key = "monitor" if callable(monitor) else monitor
         if key not in record:
             raise KeyError(f"monitor {key!r} is not among this epoch's metrics {sorted(record)}")
-        value = record[key]
-        waited = 0 if _better(value, best_value, mode, strict=True) else waited + 1
-        if _better(value, best_value, mode, strict=False):
+        value = sign * record[key]
+        waited = 0 if _better(value, best_value, strict=True) else waited + 1
+        if _better(value, best_value, strict=False):
             best_value, best_epoch, best_state = value, epoch, snapshot()
         if patience is not None and waited >= patience:
-            stopped_early = True
-            break
+            break  # early stopping
     bar.close()
-    selected = len(history["loss"])
     if best_state is not None:
         restore(best_state)
-        selected = best_epoch
+    epochs_run = len(history["loss"])
     selection = "last" if monitor is None else f"best:{monitor_name(monitor)}"
-    return FitResult(history=history, selected_epoch=selected, selection=selection, stopped_early=stopped_early)
+    return FitResult(history=history, selected_epoch=best_epoch if best_state is not None else epochs_run,
+                     selection=selection, stopped_early=epochs_run < epochs)

@@ -14,7 +14,8 @@ import inspect
 import numpy as np
 import pytest
 
-from ser_common.training import SELECTIONS, FitResult, check_fit_arguments, classification_scores, epoch_loop, monitor_name
+from ser_common.training import (SELECTIONS, FitResult, check_fit_arguments, class_data, classification_scores,
+                                 epoch_loop, logit_scores, monitor_name, train_batches)
 
 Y_VAL = np.array([0, 0, 1, 1])
 
@@ -140,6 +141,46 @@ def test_classification_scores_and_selection_names():
     assert scores["accuracy"] == 0.75 and scores["ua"] == pytest.approx((1.0 + 2 / 3) / 2)
     assert scores["loss"] == pytest.approx(-np.mean(np.log([0.9, 0.8, 0.4, 0.7])))
     assert set(SELECTIONS) == {"last", "best_val", "best_test_leaky"} and "LEAKY" in SELECTIONS["best_test_leaky"]
+
+
+def test_logit_scores_match_the_scores_of_the_softmax():
+    logits = np.array([[2.0, 0.0], [0.5, 1.5], [800.0, -800.0]])
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    probabilities /= probabilities.sum(1, keepdims=True)
+    y = np.array([0, 1, 1])
+    expected = classification_scores(np.log(np.clip(probabilities, 1e-300, 1)), y)
+    scores = logit_scores(logits, y)
+    assert scores["accuracy"] == expected["accuracy"] and scores["ua"] == expected["ua"]
+    assert scores["loss"] == pytest.approx((np.log1p(np.exp(-2.0)) + np.log1p(np.exp(-1.0)) + 1600.0) / 3)
+
+
+def test_class_data_checks_and_converts_both_frameworks_data():
+    x, y = class_data(([[0], [1], [2]], np.eye(3)[[2, 0, 1]]), "train", n_classes=3)  # one-hot rows
+    assert x.dtype == np.float32 and y.dtype == np.int64 and y.tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match="train must be a tuple"):
+        class_data(x, "train")
+    with pytest.raises(ValueError, match=r"val: need as many inputs as class indices .* X \(3, 1\) and y \(2,\)"):
+        class_data((x, y[:2]), "val")
+    with pytest.raises(ValueError, match=r"val labels must be class indices in \[0, 3\), got \[1, 3\]"):
+        class_data((x, y + 1), "val", n_classes=3)
+    with pytest.raises(ValueError, match="labels must be class indices"):
+        class_data((x, y - 1), "train")
+
+
+def test_train_batches_steps_through_the_order_and_averages_per_example():
+    x, y = np.arange(5.0) * 10, np.array([0, 1, 0, 1, 1])
+    seen = []
+
+    def step(inputs, targets):
+        seen.append((inputs.tolist(), targets.tolist()))
+        return float(len(inputs)), 1  # a batch's mean loss = its size; one hit per batch
+
+    def double(inputs, targets):
+        return inputs * 2, targets
+
+    loss, accuracy = train_batches(x, y, np.array([4, 3, 2, 1, 0]), 2, double, step)
+    assert seen == [([80.0, 60.0], [1, 1]), ([40.0, 20.0], [0, 1]), ([0.0], [0])]
+    assert loss == pytest.approx((2 * 2 + 2 * 2 + 1 * 1) / 5) and accuracy == pytest.approx(3 / 5)
 
 
 def test_both_fit_functions_take_the_same_common_arguments():

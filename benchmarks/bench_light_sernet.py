@@ -267,8 +267,6 @@ def latency_rows(x, threads: int, repeats: int):
     from papers.light_sernet.deploy import TFLiteClassifier, to_tflite
     from papers.light_sernet.model import build_light_sernet
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
     model = build_light_sernet(x.shape[1:], 7, seed=0)
     rows = []
     for jit in (False, True):
@@ -359,6 +357,10 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
+    # The parent's own TensorFlow work (roofline, inference, TFLite) uses the workers' thread count;
+    # TensorFlow only accepts this before its first operation.
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     out("$ .venv/bin/python benchmarks/bench_light_sernet.py " + " ".join(sys.argv[1:]))
     out(f"# Light-SERNet speed, {datetime.datetime.now():%Y-%m-%d %H:%M}, TF {tf.__version__}, "
         f"Keras {keras.__version__}, {os.cpu_count()} CPUs ({_cpu_name()}), {args.threads} threads per worker")
@@ -383,6 +385,7 @@ def main() -> None:
         unknown = [n for n in names if n not in VARIANTS]
         if unknown:
             raise SystemExit(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
+        roofline(int(np.sum(speaker != "03")), x.shape[1:], args.threads, out)
         out(f"\n## training: {args.warmup} warm-up epoch(s), then {args.rounds} interleaved rounds")
         times, first = time_training(names, data, args, out)
         out(f"\n{'variant':15s} {'setting':62s} {'wall s/epoch':>12s} {'cpu s/epoch':>11s} "
@@ -406,7 +409,6 @@ def main() -> None:
             f"{n} " + " ".join(f"{t['wall']:.1f}" for t in times[n]) for n in names))
 
         if not args.skip_inference:
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             out(f"\n## inference, layered model, {args.threads} threads (ms per utterance, median)")
             rows, sizes = latency_rows(x, args.threads, args.repeats)
             for name, ms in rows:
@@ -440,12 +442,46 @@ def main() -> None:
         Path(args.output).write_text("\n".join(lines) + "\n")
 
 
+def roofline(n_train: int, input_shape: tuple, threads: int, out) -> None:
+    """The epoch's arithmetic against this CPU's matrix-product rates in fp32 and bf16 (TensorFlow).
+
+    A training step costs about three forward passes (forward, then gradients of the inputs
+    and of the weights), so an epoch is ~``3 x 2 x MACs x n_train`` FLOPs; no TensorFlow schedule
+    of that work beats the figure divided by the rate TensorFlow reaches on one large product
+    (convolutions rarely get that close). Measure on quiet cores: the rates are wall-clock.
+    """
+    import tensorflow as tf
+
+    from papers.light_sernet.model import expected_macs
+
+    epoch_flops = 3 * 2 * expected_macs((*input_shape, 1)) * n_train
+    rates = {}
+    for dtype in (tf.float32, tf.bfloat16):
+        a = tf.random.normal((2048, 2048), dtype=tf.float32)
+        a = tf.cast(a, dtype)
+        product = tf.function(lambda m: tf.matmul(m, m))
+        product(a).numpy()
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            product(a).numpy()
+            best = min(best, time.perf_counter() - start)
+        rates[dtype.name] = 2 * 2048**3 / best
+    out(f"\n## roofline, {threads} threads: an epoch = 3 x 2 x {expected_macs((*input_shape, 1)):,} MACs x {n_train} "
+        f"utterances = {epoch_flops / 1e9:.0f} GFLOP")
+    for name, rate in rates.items():
+        out(f"  {name:9s} matmul 2048^3: {rate / 1e9:5.0f} GFLOP/s -> an epoch needs >= {epoch_flops / rate:.2f} s")
+    out(f"  the target <= {OFFICIAL_SECONDS_PER_EPOCH / 2:.1f} s/epoch needs "
+        f"{epoch_flops / (OFFICIAL_SECONDS_PER_EPOCH / 2) / 1e9:.0f} GFLOP/s sustained")
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 flags = Path("/proc/cpuinfo").read_text()
-                extra = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512/AMX" if "avx2" in flags else ""
+                extra = ("AVX-512" + (" BF16" if "avx512_bf16" in flags else "") + (" AMX" if "amx_tile" in flags else "")
+                         if "avx512f" in flags else "AVX2, no AVX-512/AMX" if "avx2" in flags else "")
                 return f"{line.split(':', 1)[1].strip()}, {extra}"
     except OSError:
         pass

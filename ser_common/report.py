@@ -101,6 +101,7 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
                    for k, ours in (("ua", row.ua_mean), ("wa", row.wa_mean))) if e else ""
         for e, row in zip(entries, table.itertuples())]
     table["s/epoch"] = table.pop("median s/epoch")
+    table["s/epoch by device"] = table.pop("median s/epoch by device")
     table["params"] = [f"{int(v):,}" if pd.notna(v) else "–" for v in table["params"]]
     table["epochs"] = [int(v) if pd.notna(v) else "–" for v in table["epochs"]]
     table = table.sort_values(["corpus", "protocol", "ua_mean"], ascending=[True, True, False], kind="stable")
@@ -109,6 +110,14 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
         fingerprints, use_na_sentinel=False)[0])
     table["same folds"] = [string.ascii_uppercase[code % 26] for code in codes]
     return table[[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)]].reset_index(drop=True)
+
+
+def _epoch_time_cell(median: float | None, by_device: dict[str, float]) -> str:
+    """The median s/epoch; one per device, each named, when the folds ran on more than one machine or a GPU."""
+    known = set(by_device) - {"unrecorded"}  # folds recorded before devices were: show them only beside a GPU
+    if len(known) > 1 or "cuda" in known:
+        return ", ".join(f"{seconds:g} ({device})" for device, seconds in sorted(by_device.items(), key=lambda i: i[1]))
+    return "" if median is None or pd.isna(median) else f"{median:g}"
 
 
 def readme_block(paths: Sequence[str | Path]) -> str:
@@ -120,11 +129,13 @@ def readme_block(paths: Sequence[str | Path]) -> str:
         "UA, WA and macro-F1 in %, mean ± std over the folds run. Compare rows only within one corpus and protocol;",
         "rows with the same **same folds** letter were tested on the same utterances fold by fold (paired tests in",
         "`notebooks/05_leaderboard`). ⚠ LEAKY: the epoch was chosen on the test fold. *s/epoch*: median wall time",
-        "per epoch inside the runs (cores shared with other runs; the benchmarks below measure speed). *paper*: the",
+        "per epoch inside the runs, per device when folds ran on more than one (this CPU unless a GPU, `cuda`, is",
+        "named; cores shared with other runs; the benchmarks below measure speed). *paper*: the",
         "published number of the same corpus, protocol and selection (`papers/<paper>/reference.json`);",
         "Δ = ours − paper.",
         "",
-        markdown(table[list(COLUMNS)]),
+        markdown(table[list(COLUMNS)].assign(**{"s/epoch": [
+            _epoch_time_cell(median, by_device) for median, by_device in zip(table["s/epoch"], table["s/epoch by device"])]})),
     ]
     if table.attrs.get("left_out"):
         lines += ["", "Not in the table (no finished fold yet): " + ", ".join(f"`{n}`" for n in table.attrs["left_out"])

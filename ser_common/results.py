@@ -668,6 +668,9 @@ def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua
     Used for the README's results table, the notebooks' "all runs" tables and the
     leaderboard. ``params`` adds columns with those identity parameters (e.g.
     ``("n_tab", "omega_0")``), and the ``folds`` column holds the folds fingerprint.
+    ``median s/epoch by device`` maps each fold's recorded device (``extra["device"]``,
+    else ``"unrecorded"``) to the median over its folds: a run resumed on another machine
+    has one median per machine.
     """
     rows = []
     for path in paths:
@@ -675,11 +678,18 @@ def summary_table(paths: Sequence[str | os.PathLike], keys: Sequence[str] = ("ua
         identity, model = data.get("params", {}), data.get("model", {})
         aggregate = data.get("aggregate") or {}
         epoch_times = [t for fold in data["folds"].values() for t in (fold.get("epoch_times_s") or [])]
+        # folds resumed on another machine (GPU folds then CPU folds) take their own medians
+        by_device: dict[str, list[float]] = {}
+        for fold in data["folds"].values():
+            device = (fold.get("extra") or {}).get("device") or "unrecorded"
+            by_device.setdefault(device, []).extend(fold.get("epoch_times_s") or [])
         rows.append({"file": Path(path).name, "paper": data["paper"], "model": model.get("name", data["paper"]),
                      "dataset": data["dataset"], "protocol": data["protocol"], "selection": run_selection(data),
                      "epochs": identity.get("epochs"), "folds run": len(data["folds"]),
                      "params": model.get("param_count"), **{name: identity.get(name) for name in params},
                      **{key.upper() if key in ("ua", "wa") else key: _ours(aggregate, key) for key in keys},
                      "median s/epoch": round(float(np.median(epoch_times)), 2) if epoch_times else None,
+                     "median s/epoch by device": {device: round(float(np.median(times)), 2)
+                                                  for device, times in by_device.items() if times},
                      "folds": identity.get("folds_fingerprint")})
     return pd.DataFrame(rows)

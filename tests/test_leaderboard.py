@@ -91,6 +91,20 @@ def test_leaderboard_groups_marks_and_compares(tmp_path):
     assert "| emodb | paper_10fold | A |" in report.markdown(table[list(report.COLUMNS)])
 
 
+def test_readme_names_the_device_of_each_epoch_time_when_a_run_moved_machines(tmp_path):
+    run = RunResults.open(tmp_path / "moved.json", notebook="nb", paper="glam", dataset="emodb",
+                          protocol="speaker_independent", params={"selection": "best_val", "epochs": 3},
+                          seed=0, class_names=["a", "b"])
+    for index, (device, seconds) in enumerate([("cuda", 0.5), ("cuda", 0.7), ("cpu", 30.0), (None, 9.0)]):
+        run.add_fold(index, metrics={"ua": 0.5, "wa": 0.5, "macro_f1": 0.5, "confusion": [[1, 1], [1, 1]]},
+                     wall_time_s=1.0, epoch_times_s=[seconds] * 3,
+                     extra={"name": f"speaker {index}", **({"device": device} if device else {})})
+    cpu_only = _run(tmp_path, "cpu_only")  # no device recorded: the plain median
+    block = report.readme_block([run.path, cpu_only])
+    assert "| 0.6 (cuda), 9 (unrecorded), 30 (cpu) |" in block
+    assert "| 0.5 | 89.19 / 90.28 |" in block
+
+
 def test_paired_tests_pair_only_the_same_folds_and_correct_for_many_pairs(tmp_path):
     better = _run(tmp_path, "better", uas=(0.9, 0.81, 0.95, 0.72, 0.88, 0.94), model="big")
     worse = _run(tmp_path, "worse", model="small")

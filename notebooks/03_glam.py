@@ -71,10 +71,12 @@
 # 5 min on 2 shared CPU cores, exercises included. EMO-DB with the recipe (50 epochs, about
 # 2,700 training segments) is a GPU job: the committed runs took 31–40 s per fold on one
 # GPU, 337 s for 10 stratified folds (`wall_time_s` and `device: cuda` in
-# `results/emodb/glam_stratified_10fold_best_val_e50_variant-glam_cb0c9e65.json`). On 2
-# shared CPU cores one epoch took 548 s (`benchmarks/results/bench_glam.txt`, full fp32
-# epoch), so one 50-epoch fold would take about 7.6 h. Re-rendering the committed runs
-# (every fold read back) and the exercises take about a minute.
+# `results/emodb/glam_stratified_10fold_best_val_e50_variant-glam_cb0c9e65.json`). On a
+# 2-core CPU with AVX-512 BF16 a full fp32 epoch takes 23.6 s when the cores are quiet
+# (`benchmarks/results/bench_glam.txt`); LOSO folds 6–10 were trained on such a CPU, 1 thread
+# each beside another training: 31–61 min per fold (`device: cpu` in
+# `results/emodb/glam_speaker_independent_best_val_e50_variant-glam_12523e19.json`).
+# Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]
 dataset = "synthetic"  # emodb, ravdess, savee, emovo, casia, iemocap or synthetic (GLAM's papers: iemocap)

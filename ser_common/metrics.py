@@ -36,14 +36,11 @@ def _class_indices(values: object, n_classes: int, name: str) -> np.ndarray:
     if array.size == 0:
         raise ValueError(f"{name} is empty: there is nothing to score")
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(
-            f"{name} must hold integer class indices 0…{n_classes - 1}, got dtype {array.dtype}; "
-            "take the argmax of probabilities / one-hot targets first"
-        )
+        raise ValueError(f"{name} must hold integer class indices 0…{n_classes - 1}, got dtype {array.dtype}; "
+                         "take the argmax of probabilities / one-hot targets first")
     if array.min() < 0 or array.max() >= n_classes:
-        raise ValueError(
-            f"{name} holds class indices {array.min()}…{array.max()}, outside 0…{n_classes - 1} (n_classes={n_classes})"
-        )
+        raise ValueError(f"{name} holds class indices {array.min()}…{array.max()}, "
+                         f"outside 0…{n_classes - 1} (n_classes={n_classes})")
     return array
 
 
@@ -96,24 +93,17 @@ def evaluate(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndar
 
     labels = np.arange(n_classes)
     per_class_recall = recall_score(truth, predicted, labels=labels, average=None, zero_division=np.nan)
-    return {
-        "wa": float(accuracy_score(truth, predicted)),
-        "ua": float(np.nanmean(per_class_recall)),  # over the classes present in y_true
-        "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0.0)),
-        "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0.0)),
-        "weighted_f1": float(f1_score(truth, predicted, average="weighted", zero_division=0.0)),
-        "per_class_recall": [float(value) for value in per_class_recall],
-        "confusion": confusion_matrix(truth, predicted, labels=labels).astype(int).tolist(),
-        "n_samples": int(truth.size),
-    }
+    # UA: nanmean skips the nan recalls of the classes absent from y_true
+    scores = {"wa": float(accuracy_score(truth, predicted)), "ua": float(np.nanmean(per_class_recall))}
+    for average in ("macro", "micro", "weighted"):
+        scores[f"{average}_f1"] = float(f1_score(truth, predicted, average=average, zero_division=0.0))
+    return {**scores, "per_class_recall": [float(value) for value in per_class_recall],
+            "confusion": confusion_matrix(truth, predicted, labels=labels).astype(int).tolist(),
+            "n_samples": int(truth.size)}
 
 
-def summarize(
-    fold_metrics: Sequence[Mapping],
-    keys: Sequence[str] = DEFAULT_SUMMARY_KEYS,
-    *,
-    ddof: int = 0,
-) -> dict[str, dict]:
+def summarize(fold_metrics: Sequence[Mapping], keys: Sequence[str] = DEFAULT_SUMMARY_KEYS, *,
+              ddof: int = 0) -> dict[str, dict]:
     """Mean, standard deviation, min and max of each metric over folds.
 
     Parameters
@@ -147,21 +137,13 @@ def summarize(
                 raise ValueError(f"fold_metrics[{position}][{key!r}] is {metrics[key]!r}, not a finite number")
         values = np.array([metrics[key] for metrics in fold_metrics], dtype=np.float64)
         std = float(np.std(values, ddof=ddof)) if values.size > ddof else float("nan")
-        summary[key] = {
-            "mean": float(values.mean()),
-            "std": std,
-            "min": float(values.min()),
-            "max": float(values.max()),
-            "n": int(values.size),
-        }
+        summary[key] = {"mean": float(values.mean()), "std": std, "min": float(values.min()),
+                        "max": float(values.max()), "n": int(values.size)}
     return summary
 
 
-def pooled(
-    y_true_folds: Sequence[Sequence[int] | np.ndarray],
-    y_pred_folds: Sequence[Sequence[int] | np.ndarray],
-    n_classes: int,
-) -> dict:
+def pooled(y_true_folds: Sequence[Sequence[int] | np.ndarray], y_pred_folds: Sequence[Sequence[int] | np.ndarray],
+           n_classes: int) -> dict:
     """:func:`evaluate` on the predictions of all folds pooled together.
 
     This is how Light-SERNet reports its numbers. Pooled and fold-averaged metrics

@@ -52,8 +52,8 @@ def _paper_entry(data: dict) -> dict | None:
                  and e["protocol"] == data["protocol"] and e["selection"] == data["params"].get("selection")), None)
 
 
-def _signed(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+def _delta(ours: float | None, published: float | None) -> str:
+    return "–" if ours is None or published is None else f"{ours - published:+.2f}"
 
 
 def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
@@ -82,24 +82,21 @@ def leaderboard(paths: Sequence[str | Path]) -> pd.DataFrame:
     table.loc[table["epochs"].isna() & (table["selection"] == "last"), "selection"] = "none"
     # Tell apart the runs of one model that differ in a setting (e.g. CkTIM-Net's n_tab), where
     # they meet: rows are only compared within a corpus and protocol.
-    names = list(table["model"])
+    groups = [(name, d["paper"], d["dataset"], d["protocol"]) for name, d in zip(table["model"], datas)]
     for i, data in enumerate(datas):
-        same = [d for j, d in enumerate(datas) if names[j] == names[i] and d["paper"] == data["paper"]
-                and (d["dataset"], d["protocol"]) == (data["dataset"], data["protocol"])]
+        same = [d for d, group in zip(datas, groups) if group == groups[i]]
         keys = sorted({k for d in same for k in set(d["params"]) | set(data["params"])
                        if k not in _NOT_VARIANTS and d["params"].get(k) != data["params"].get(k)})
         if keys:
             settings = ", ".join(f"{k}={data['params'].get(k)}" for k in keys)
-            table.loc[i, "model"] = f"{names[i]} ({settings})"
+            table.loc[i, "model"] = f"{groups[i][0]} ({settings})"
     entries = [_paper_entry(d) or {} for d in datas]
     for key in ("label", "ua", "wa"):
         table[f"paper_{key}"] = [e.get(key) for e in entries]
     table["paper UA / WA"] = [f"{_format_percent(e.get('ua'))} / {_format_percent(e.get('wa'))}" if e else ""
                               for e in entries]
-    table["Δ UA / WA"] = [
-        " / ".join(_signed(None if e.get(k) is None or ours is None else ours - e[k])
-                   for k, ours in (("ua", row.ua_mean), ("wa", row.wa_mean))) if e else ""
-        for e, row in zip(entries, table.itertuples())]
+    table["Δ UA / WA"] = [" / ".join(_delta(ours, e.get(k)) for k, ours in (("ua", row.ua_mean), ("wa", row.wa_mean)))
+                          if e else "" for e, row in zip(entries, table.itertuples())]
     table["s/epoch"] = table.pop("median s/epoch")
     table["s/epoch by device"] = table.pop("median s/epoch by device")
     table["params"] = [f"{int(v):,}" if pd.notna(v) else "–" for v in table["params"]]

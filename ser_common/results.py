@@ -38,7 +38,6 @@ import fcntl
 import importlib.metadata
 import importlib.resources
 import json
-import math
 import os
 import platform
 import re
@@ -53,18 +52,8 @@ import pandas as pd
 
 from ser_common.metrics import DEFAULT_SUMMARY_KEYS, summarize
 
-__all__ = [
-    "IDENTITY_KEYS",
-    "ResultsMismatchError",
-    "RunResults",
-    "compare_with_paper",
-    "load_reference",
-    "find_results",
-    "load_results",
-    "paired_test",
-    "run_selection",
-    "summary_table",
-]
+__all__ = ["IDENTITY_KEYS", "ResultsMismatchError", "RunResults", "compare_with_paper", "load_reference",
+           "find_results", "load_results", "paired_test", "run_selection", "summary_table"]
 
 FORMAT_NAME = "ser-notebooks run results"
 FORMAT_VERSION = 1
@@ -100,7 +89,7 @@ def to_jsonable(value: object, where: str = "value") -> object:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        return value if np.isfinite(value) else None
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
@@ -120,28 +109,24 @@ def _round_trip(value: object, where: str) -> object:
     return json.loads(json.dumps(to_jsonable(value, where), allow_nan=False))
 
 
-def _same(old: object, new: object) -> bool:
-    """JSON-value equality that, unlike ``==``, does not treat ``True`` as ``1``."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return old.keys() == new.keys() and all(_same(old[key], new[key]) for key in old)
-    if isinstance(old, list) and isinstance(new, list):
-        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
-    if type(old) in (int, float) and type(new) in (int, float):  # not bool: True is not 1
-        return old == new  # 1 and 1.0 are the same parameter value
-    return type(old) is type(new) and old == new
-
-
 _MISSING = "<missing>"
 
 
-def _differences(old: object, new: object, path: str) -> list[tuple[str, object, object]]:
-    """Dotted paths where two JSON values differ, descending into dicts."""
+def _differences(old: object, new: object, path: str = "value") -> list[tuple[str, object, object]]:
+    """Dotted paths where two JSON values differ, descending into dicts (an empty list: they are the same).
+
+    Unlike ``==``, this does not treat ``True`` as ``1``; but ``1`` and ``1.0`` are the same parameter value.
+    """
     if isinstance(old, dict) and isinstance(new, dict):
-        found = []
-        for key in sorted(set(old) | set(new)):
-            found += _differences(old.get(key, _MISSING), new.get(key, _MISSING), f"{path}.{key}")
-        return found
-    return [] if _same(old, new) else [(path, old, new)]
+        return [found for key in sorted(set(old) | set(new))
+                for found in _differences(old.get(key, _MISSING), new.get(key, _MISSING), f"{path}.{key}")]
+    if isinstance(old, list) and isinstance(new, list):
+        same = len(old) == len(new) and not any(_differences(a, b, path) for a, b in zip(old, new))
+    elif type(old) in (int, float) and type(new) in (int, float):  # not bool: True is not 1
+        same = old == new
+    else:
+        same = type(old) is type(new) and old == new
+    return [] if same else [(path, old, new)]
 
 
 def _write_json_atomically(path: Path, data: Mapping) -> None:
@@ -335,11 +320,10 @@ class RunResults:
                                for found in _differences(data.get(key, _MISSING), identity[key], key)]
                 if differences:
                     lines = "\n".join(f"  {key}: {old!r} (in file) vs {new!r} (now)" for key, old, new in differences)
-                    raise ResultsMismatchError(
-                        f"results file {path} was written with different settings:\n{lines}\n"
-                        "Results of different settings are never mixed. Choose another results_path for this run, "
-                        f"or set the parameter overwrite=True to discard the file's {len(data.get('folds', {}))} "
-                        "finished fold(s).")
+                    raise ResultsMismatchError(f"results file {path} was written with different settings:\n{lines}\n"
+                                               "Results of different settings are never mixed. Choose another "
+                                               "results_path for this run, or set the parameter overwrite=True to "
+                                               f"discard the file's {len(data.get('folds', {}))} finished fold(s).")
                 return cls(path, data)
             results = cls(path, {})
             results._data = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **identity, "created": _now(),
@@ -477,8 +461,8 @@ class RunResults:
             model = self._data["model"]
             # A resumed run may use another build of the same framework (a GPU machine's torch for
             # some folds): the library must match, its version is recorded with each fold instead.
-            changed = [name for name, value in converted.items() if name in model and not (
-                _same(model[name], value) or name == "framework" and str(model[name]).split()[:1] == str(value).split()[:1])]
+            changed = [name for name, value in converted.items() if name in model and _differences(model[name], value)
+                       and not (name == "framework" and str(model[name]).split()[:1] == str(value).split()[:1])]
             if changed:
                 details = ", ".join(f"{name}: {model[name]!r} (in file) vs {converted[name]!r} (now)" for name in changed)
                 raise ValueError(f"model info in {self._path} differs from what this run sets ({details}); one results "

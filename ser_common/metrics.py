@@ -193,8 +193,7 @@ def format_mean_std(summary: Mapping[str, Mapping], key: str, scale: float = 100
     """
     if key not in summary:
         raise KeyError(f"summary has no {key!r}; it holds {sorted(summary)}")
-    entry = summary[key]
-    return f"{entry['mean'] * scale:.{digits}f} ± {entry['std'] * scale:.{digits}f}"
+    return f"{summary[key]['mean'] * scale:.{digits}f} ± {summary[key]['std'] * scale:.{digits}f}"
 
 
 def group_mean(values: np.ndarray, groups: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -93,12 +93,10 @@ def to_jsonable(value: object, where: str = "value") -> object:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
-        converted = {}
-        for key, item in value.items():
+        for key in value:
             if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, int, np.integer)):
                 raise TypeError(f"{where}: dict key {key!r} ({type(key).__name__}) cannot be a JSON key; use strings")
-            converted[str(key)] = to_jsonable(item, f"{where}[{key!r}]")
-        return converted
+        return {str(key): to_jsonable(item, f"{where}[{key!r}]") for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(item, f"{where}[{position}]") for position, item in enumerate(value)]
     raise TypeError(f"{where}: cannot store a {type(value).__name__} ({value!r}) in a results file; "

@@ -61,15 +61,8 @@ def fix_length(signal: np.ndarray, length: int, align: Align = "center") -> np.n
     return np.pad(signal, (offset, difference - offset))
 
 
-def load_audio(
-    path: str | Path,
-    sr: int | None = 16000,
-    *,
-    length: int | None = None,
-    align: Align = "center",
-    min_duration: float = 0.0,
-    res_type: str = "soxr_hq",
-) -> np.ndarray:
+def load_audio(path: str | Path, sr: int | None = 16000, *, length: int | None = None, align: Align = "center",
+               min_duration: float = 0.0, res_type: str = "soxr_hq") -> np.ndarray:
     """Read a speech file as a mono float32 signal.
 
     Parameters
@@ -105,10 +98,8 @@ def load_audio(
     try:
         signal, native_sr = sf.read(path, dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises several types for broken files
-        raise AudioError(
-            f"cannot decode audio file {path}: {err}. The file is corrupt or not audio; "
-            "re-download or remove it from the corpus."
-        ) from err
+        raise AudioError(f"cannot decode audio file {path}: {err}. The file is corrupt or not audio; "
+                         "re-download or remove it from the corpus.") from err
     if signal.shape[0] == 0:
         raise AudioError(f"audio file {path} is empty (0 samples); re-download or remove it from the corpus.")
     if native_sr < MIN_SAMPLE_RATE:
@@ -121,10 +112,8 @@ def load_audio(
                          "it is damaged: re-export or remove it from the corpus.")
     duration = signal.shape[0] / native_sr
     if duration < min_duration:
-        raise AudioError(
-            f"audio file {path} lasts {duration:.3f} s, shorter than the {min_duration:g} s required; "
-            "truncated or not speech? Remove it, or lower min_duration (a FeatureSpec's min_duration_s)."
-        )
+        raise AudioError(f"audio file {path} lasts {duration:.3f} s, shorter than the {min_duration:g} s required; "
+                         "truncated or not speech? Remove it, or lower min_duration (a FeatureSpec's min_duration_s).")
     if sr is not None and sr != native_sr:
         try:
             signal = librosa.resample(signal, orig_sr=native_sr, target_sr=sr, res_type=res_type)

@@ -39,18 +39,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-__all__ = [
-    "CORPORA",
-    "LABELS",
-    "CorpusInfo",
-    "CorpusNotFoundError",
-    "class_names",
-    "corpus_info",
-    "corpus_present",
-    "corpus_root",
-    "label_codes",
-    "load_manifest",
-]
+__all__ = ["CORPORA", "LABELS", "CorpusInfo", "CorpusNotFoundError", "class_names", "corpus_info", "corpus_present",
+           "corpus_root", "label_codes", "load_manifest"]
 
 #: The canonical English label vocabulary shared by all corpora.
 LABELS: tuple[str, ...] = ("angry", "boredom", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -102,91 +92,74 @@ _EMODB_CLASSES = ("angry", "boredom", "disgust", "fear", "happy", "neutral", "sa
 
 CORPORA: dict[str, CorpusInfo] = {info.name: info for info in (
     CorpusInfo(
-        name="emodb",
+        name="emodb", url="http://emodb.bilderbar.info/", native_sample_rate=16_000, classes=_EMODB_CLASSES,
         title="Berlin Database of Emotional Speech (EMO-DB; Burkhardt, Paeschke, Rolfes, Sendlmeier & Weiss, "
         "Interspeech 2005): 535 German utterances, 10 actors, 7 emotions",
-        classes=_EMODB_CLASSES,
-        url="http://emodb.bilderbar.info/",
         licence="freely available for research from its authors; cite Burkhardt et al. (2005)",
         layout="<root>/wav/SSTTTEV.wav (the wav/ folder of the official download.zip), "
         "or the .wav files directly in <root>",
-        native_sample_rate=16_000,
         obtain="Run ser_common.fetch_corpus('emodb', root) to download and unpack the official zip "
         "(http://emodb.bilderbar.info/download/download.zip), or unpack it there yourself.",
     ),
     CorpusInfo(
-        name="ravdess",
+        name="ravdess", url="https://zenodo.org/records/1188976", native_sample_rate=48_000,
+        classes=("angry", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
         title="Ryerson Audio-Visual Database of Emotional Speech and Song, speech audio only (RAVDESS; "
         "Livingstone & Russo, PLoS ONE 2018): 1,440 English utterances, 24 actors, 8 emotions",
-        classes=("angry", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        url="https://zenodo.org/records/1188976",
         licence="CC BY-NC-SA 4.0 (non-commercial use; commercial licences from the authors)",
-        layout="<root>/Actor_01 ... Actor_24/03-01-EE-II-SS-RR-AA.wav "
-        "(Audio_Speech_Actors_01-24.zip unpacked)",
-        native_sample_rate=48_000,
+        layout="<root>/Actor_01 ... Actor_24/03-01-EE-II-SS-RR-AA.wav (Audio_Speech_Actors_01-24.zip unpacked)",
         obtain="Run ser_common.fetch_corpus('ravdess', root) to download and unpack "
         "Audio_Speech_Actors_01-24.zip from Zenodo, or unpack it there yourself.",
     ),
     CorpusInfo(
-        name="savee",
+        name="savee", url="http://kahlan.eps.surrey.ac.uk/savee/", native_sample_rate=44_100,
+        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
         title="Surrey Audio-Visual Expressed Emotion database (SAVEE; Haq & Jackson, 2009): 480 British "
         "English utterances, 4 male speakers, 7 emotions",
-        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        url="http://kahlan.eps.surrey.ac.uk/savee/",
         licence="free for research after registering on the SAVEE site; cite Haq & Jackson (2009)",
         layout="<root>/AudioData/<DC|JE|JK|KL>/<a|d|f|h|n|sa|su>NN.wav, "
         "or flat <SPK>_<code>NN.wav files (e.g. DC_a01.wav) anywhere under <root>",
-        native_sample_rate=44_100,
-        obtain="There is no public archive: register on the SAVEE site, download AudioData "
-        "and unpack it there.",
+        obtain="There is no public archive: register on the SAVEE site, download AudioData and unpack it there.",
     ),
     CorpusInfo(
-        name="emovo",
+        name="emovo", url="http://voice.fub.it/activities/corpora/emovo/index.html", native_sample_rate=48_000,
+        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
         title="EMOVO Corpus of Italian emotional speech (Costantini, Iaderola, Paoloni & Todisco, "
         "LREC 2014): 588 utterances, 6 actors, 7 emotions",
-        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        url="http://voice.fub.it/activities/corpora/emovo/index.html",
         licence="free for research use from Fondazione Ugo Bordoni; cite Costantini et al. (2014)",
         layout="<root>/[EMOVO/]<f1|f2|f3|m1|m2|m3>/<dis|gio|neu|pau|rab|sor|tri>-<speaker>-<sentence>.wav",
-        native_sample_rate=48_000,
         obtain="There is no public archive in our registry: request/download it from the EMOVO page "
         "and unpack it there.",
     ),
     CorpusInfo(
-        name="casia",
+        name="casia", url="http://www.chineseldc.org/", native_sample_rate=16_000,
+        classes=("angry", "fear", "happy", "neutral", "sad", "surprise"),
         title="CASIA Chinese Emotional Speech Corpus, public 1,200-utterance subset (Institute of "
         "Automation, Chinese Academy of Sciences; Tao et al., 2008): 4 speakers, 6 emotions",
-        classes=("angry", "fear", "happy", "neutral", "sad", "surprise"),
-        url="http://www.chineseldc.org/",
         licence="licensed through the Chinese LDC; the 1,200-utterance subset used in papers circulates "
         "informally, so use a copy you are entitled to",
         layout="<root>/.../<liuchanhg|wangzhe|zhaoquanyin|ZhaoZuoxiang>/"
         "<angry|fear|happy|neutral|sad|surprise>/<id>.wav",
-        native_sample_rate=16_000,
         obtain="There is no public archive: obtain the corpus under a licence and unpack it there.",
     ),
     CorpusInfo(
-        name="iemocap",
+        name="iemocap", url="https://sail.usc.edu/iemocap/", native_sample_rate=16_000,
+        classes=("angry", "happy", "neutral", "sad"),
         title="Interactive Emotional Dyadic Motion Capture database (IEMOCAP; Busso et al., Language "
         "Resources and Evaluation 2008): 5 sessions, 10 actors; 4 classes with excited merged into happy",
-        classes=("angry", "happy", "neutral", "sad"),
-        url="https://sail.usc.edu/iemocap/",
         licence="research licence: submit the release form on the SAIL (USC) site; no redistribution",
         layout="<root>/Session1 ... Session5/sentences/wav/<dialog>/<utterance>.wav, labels in "
         "<root>/Session1 ... Session5/dialog/EmoEvaluation/<dialog>.txt (IEMOCAP_full_release)",
-        native_sample_rate=16_000,
         obtain="There is no public archive: request IEMOCAP through the release form on the SAIL site "
         "and unpack IEMOCAP_full_release there.",
     ),
     CorpusInfo(
-        name="synthetic",
+        name="synthetic", url="(generated locally by ser_common.make_synthetic)", native_sample_rate=16_000,
+        classes=_EMODB_CLASSES,
         title="Synthetic EMO-DB-like corpus generated by ser_common.make_synthetic (no real speech; "
         "for smoke tests and CI)",
-        classes=_EMODB_CLASSES,
-        url="(generated locally by ser_common.make_synthetic)",
         licence="generated locally; no restrictions",
         layout="<root>/wav/SSTTTEV.wav in EMO-DB naming plus <root>/synthetic.json",
-        native_sample_rate=16_000,
         obtain="Generate it with ser_common.make_synthetic(root).",
     ),
 )}
@@ -221,10 +194,9 @@ def corpus_info(name: str) -> CorpusInfo:
     ValueError
         If ``name`` is not a known corpus; the message lists the known names.
     """
-    try:
-        return CORPORA[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"Unknown corpus {name!r}; known corpora: {', '.join(sorted(CORPORA))}") from None
+    if not isinstance(name, str) or name not in CORPORA:
+        raise ValueError(f"Unknown corpus {name!r}; known corpora: {', '.join(sorted(CORPORA))}")
+    return CORPORA[name]
 
 
 def corpus_root(name: str, root: str | os.PathLike[str] | None = None) -> Path:
@@ -263,15 +235,13 @@ def corpus_root(name: str, root: str | os.PathLike[str] | None = None) -> Path:
 
 def _not_found(info: CorpusInfo, directory: Path, problem: str) -> CorpusNotFoundError:
     """Build the one helpful error for every "corpus is not there" situation."""
-    return CorpusNotFoundError(
-        f"{info.name}: {problem}\n"
-        f"  Looked in: {directory}\n"
-        f"  Expected layout: {info.layout}\n"
-        f"  Corpus: {info.title}\n"
-        f"  Get it from {info.url} (licence: {info.licence}). {info.obtain}\n"
-        f"  Then either put it at {directory}, set ${DATA_DIR_ENV} to the folder that holds "
-        f"'{info.name}/', or pass root=<corpus folder>."
-    )
+    return CorpusNotFoundError(f"{info.name}: {problem}\n"
+                               f"  Looked in: {directory}\n"
+                               f"  Expected layout: {info.layout}\n"
+                               f"  Corpus: {info.title}\n"
+                               f"  Get it from {info.url} (licence: {info.licence}). {info.obtain}\n"
+                               f"  Then either put it at {directory}, set ${DATA_DIR_ENV} to the folder that holds "
+                               f"'{info.name}/', or pass root=<corpus folder>.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,10 +256,7 @@ def _wav_files(directory: Path) -> list[Path]:
 
 _EMODB_NAME = re.compile(r"^(?P<speaker>\d\d)(?P<text>[ab]\d\d)(?P<emotion>[A-Z])(?P<version>[a-z])$")
 _EMODB_EMOTIONS = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
-_EMODB_GENDERS = {
-    "03": "m", "10": "m", "11": "m", "12": "m", "15": "m",
-    "08": "f", "09": "f", "13": "f", "14": "f", "16": "f",
-}  # fmt: skip
+_EMODB_GENDERS = dict.fromkeys(("03", "10", "11", "12", "15"), "m") | dict.fromkeys(("08", "09", "13", "14", "16"), "f")
 
 
 def _emodb_record(path: Path) -> dict | None:
@@ -329,10 +296,8 @@ _RAVDESS_SPEECH = re.compile(r"^03-01-(?P<emotion>0[1-8])-(?P<intensity>0[12])-(
                              r"-(?P<repetition>0[12])-(?P<actor>0[1-9]|1\d|2[0-4])$")
 # Song (vocal channel 02) and the video modalities (01 audio-video, 02 video-only) of the same corpus.
 _RAVDESS_OUT_OF_SCOPE = re.compile(r"^(0[12]-0[12]|03-02)(-\d\d){5}$")
-_RAVDESS_EMOTIONS = {
-    "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
-    "05": "angry", "06": "fear", "07": "disgust", "08": "surprise",
-}  # fmt: skip
+_RAVDESS_EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad",
+                     "05": "angry", "06": "fear", "07": "disgust", "08": "surprise"}  # fmt: skip
 _RAVDESS_INTENSITIES = {"01": "normal", "02": "strong"}
 
 
@@ -352,8 +317,7 @@ def _ravdess_record(path: Path) -> dict | None:
     """
     if _RAVDESS_OUT_OF_SCOPE.match(path.stem):
         return {"label": None}
-    match = _RAVDESS_SPEECH.match(path.stem)
-    if match is None:
+    if (match := _RAVDESS_SPEECH.match(path.stem)) is None:
         return None
     actor = int(match["actor"])
     return {"label": _RAVDESS_EMOTIONS[match["emotion"]], "speaker": match["actor"],
@@ -361,9 +325,8 @@ def _ravdess_record(path: Path) -> dict | None:
             "statement": int(match["statement"]), "repetition": int(match["repetition"]), "actor": actor}
 
 
-_SAVEE_EMOTIONS = {
-    "a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral", "sa": "sad", "su": "surprise",
-}  # fmt: skip
+_SAVEE_EMOTIONS = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral",
+                   "sa": "sad", "su": "surprise"}  # fmt: skip
 # Matched against "<folder>/<stem>": the original "DC/a01" or the flat "DC_a01" (in any folder).
 _SAVEE_NAME = re.compile(r"(?:^|/)(?P<speaker>DC|JE|JK|KL)[/_](?P<code>sa|su|a|d|f|h|n)(?P<number>\d\d)$")
 
@@ -377,17 +340,14 @@ def _savee_record(path: Path) -> dict | None:
     anywhere under ``root``. The ``sentence`` column holds ``<code><NN>`` (e.g. ``sa03``), which
     identifies the sentence within a speaker's recordings. 480 files: neutral 120, others 60.
     """
-    match = _SAVEE_NAME.search(f"{path.parent.name}/{path.stem}")
-    if match is None:
+    if (match := _SAVEE_NAME.search(f"{path.parent.name}/{path.stem}")) is None:
         return None
     return {"label": _SAVEE_EMOTIONS[match["code"]], "gender": "m", "speaker": match["speaker"],
             "sentence": f"{match['code']}{match['number']}"}
 
 
-_EMOVO_EMOTIONS = {
-    "dis": "disgust", "gio": "happy", "neu": "neutral", "pau": "fear",
-    "rab": "angry", "sor": "surprise", "tri": "sad",
-}  # fmt: skip
+_EMOVO_EMOTIONS = {"dis": "disgust", "gio": "happy", "neu": "neutral", "pau": "fear",
+                   "rab": "angry", "sor": "surprise", "tri": "sad"}  # fmt: skip
 _EMOVO_NAME = re.compile(r"^(?P<emotion>dis|gio|neu|pau|rab|sor|tri)-(?P<speaker>[fm][123])"
                          r"-(?P<sentence>b[1-3]|l[1-4]|n[1-5]|d[12])$")
 
@@ -401,8 +361,7 @@ def _emovo_record(path: Path) -> dict | None:
     (rabbia), sor surprise (sorpresa), tri sad (tristezza); sentences b1-b3, l1-l4, n1-n5, d1-d2.
     588 files (84 per class).
     """
-    match = _EMOVO_NAME.match(path.stem)
-    if match is None:
+    if (match := _EMOVO_NAME.match(path.stem)) is None:
         return None
     return {"label": _EMOVO_EMOTIONS[match["emotion"]], "speaker": match["speaker"],
             "gender": match["speaker"][0], "sentence": match["sentence"]}
@@ -411,7 +370,6 @@ def _emovo_record(path: Path) -> dict | None:
 # Keys are lower-case because copies of the corpus differ in the capitalisation of the folders.
 _CASIA_SPEAKERS = {"liuchanhg": ("liuchanhg", "f"), "wangzhe": ("wangzhe", "m"),
                    "zhaoquanyin": ("zhaoquanyin", "f"), "zhaozuoxiang": ("ZhaoZuoxiang", "m")}  # fmt: skip
-_CASIA_EMOTIONS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
 
 
 def _casia_record(path: Path) -> dict | None:
@@ -424,7 +382,7 @@ def _casia_record(path: Path) -> dict | None:
     """
     emotion = path.parent.name.lower()
     speaker = _CASIA_SPEAKERS.get(path.parent.parent.name.lower())
-    if emotion not in _CASIA_EMOTIONS or speaker is None:
+    if emotion not in CORPORA["casia"].classes or speaker is None:
         return None
     return {"label": emotion, "speaker": speaker[0], "gender": speaker[1], "utterance": path.stem}
 
@@ -443,13 +401,9 @@ def _iemocap_labels(data_dir: Path) -> dict[str, str]:
     Only the summary lines (``[start - end]<TAB>utterance<TAB>code<TAB>[v, a, d]``) carry the consensus
     label; the header and the per-annotator lines (``C-E1:``, ``A-E2:`` ...) are skipped.
     """
-    labels = {}
-    for txt in sorted(data_dir.glob("Session[1-5]/dialog/EmoEvaluation/*.txt")):
-        for line in txt.read_text(encoding="utf-8", errors="replace").splitlines():
-            match = _IEMOCAP_LABEL_LINE.match(line)
-            if match:
-                labels[match["utterance"]] = match["code"]
-    return labels
+    files = sorted(data_dir.glob("Session[1-5]/dialog/EmoEvaluation/*.txt"))
+    lines = (line for txt in files for line in txt.read_text(encoding="utf-8", errors="replace").splitlines())
+    return {match["utterance"]: match["code"] for match in map(_IEMOCAP_LABEL_LINE.match, lines) if match}
 
 
 def _parse_iemocap(root: Path, subset: str) -> dict[Path, dict | None]:
@@ -513,10 +467,8 @@ def _audio_header(path: Path) -> tuple[float, int]:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise ValueError(
-            f"Cannot read the audio header of {path} ({error}). The file is empty or damaged: "
-            "re-download or re-extract the corpus."
-        ) from None
+        raise ValueError(f"Cannot read the audio header of {path} ({error}). The file is empty or damaged: "
+                         "re-download or re-extract the corpus.") from None
     if info.frames == 0 or info.samplerate <= 0:
         raise ValueError(f"{path} holds no audio samples. Re-download or re-extract the corpus.")
     return info.frames / info.samplerate, info.samplerate
@@ -534,13 +486,11 @@ def _records_to_frame(info: CorpusInfo, records: list[dict]) -> pd.DataFrame:
     Rows go class by class, then by file name; the path breaks ties (CASIA ids recur across speakers).
     """
     records = sorted(records, key=lambda r: (info.classes.index(r["label"]), r["path"].name, str(r["path"])))
-    durations, rates = zip(*(_audio_header(record["path"]) for record in records))
-    frame = pd.DataFrame.from_records(records)
+    headers = pd.DataFrame([_audio_header(record["path"]) for record in records], columns=["duration_s", "sample_rate"])
+    frame = pd.DataFrame.from_records(records).join(headers)  # float64 seconds, int64 Hz
     frame["path"] = frame["path"].map(str)
     frame["corpus"] = info.name
     frame["label"] = pd.Categorical(frame["label"], categories=list(info.classes), ordered=True)
-    frame["duration_s"] = np.array(durations, dtype=np.float64)
-    frame["sample_rate"] = np.array(rates, dtype=np.int64)
     leading = ["path", "corpus", "label", "speaker", "gender", "duration_s", "sample_rate"]
     return frame[leading + [column for column in frame.columns if column not in leading]]
 

@@ -28,14 +28,8 @@ from urllib.parse import urlparse
 
 import pooch
 
-from ser_common.corpora import (
-    DATA_DIR_ENV,
-    CorpusNotFoundError,
-    corpus_info,
-    corpus_present,
-    corpus_root,
-    load_manifest,
-)
+from ser_common.corpora import (DATA_DIR_ENV, CorpusNotFoundError, corpus_info, corpus_present, corpus_root,
+                                load_manifest)
 
 __all__ = ["ARCHIVES", "Archive", "NoPublicArchiveError", "UnsafeArchiveError", "extract_archive", "fetch_corpus"]
 
@@ -63,18 +57,12 @@ class Archive:
 ARCHIVES: dict[str, Archive] = {
     # The official EMO-DB site publishes no checksum for its zip, and we found no trustworthy published
     # one, so the caller has to supply it (see _missing_hash_message).
-    "emodb": Archive(
-        url="http://emodb.bilderbar.info/download/download.zip",
-        known_hash=None,
-        filename="emodb-download.zip",
-    ),
+    "emodb": Archive(url="http://emodb.bilderbar.info/download/download.zip", known_hash=None,
+                     filename="emodb-download.zip"),
     # MD5 as published by Zenodo on the file list of record 1188976 (208,468,073 bytes); the same value
     # is quoted by several independent public download scripts that verify it.
-    "ravdess": Archive(
-        url="https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip",
-        known_hash="md5:bc696df654c87fed845eb13823edef8a",
-        filename="Audio_Speech_Actors_01-24.zip",
-    ),
+    "ravdess": Archive(url="https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip",
+                       known_hash="md5:bc696df654c87fed845eb13823edef8a", filename="Audio_Speech_Actors_01-24.zip"),
 }
 
 
@@ -86,19 +74,9 @@ class UnsafeArchiveError(ValueError):
     """An archive member would be written outside the extraction folder (or is not a plain file/dir)."""
 
 
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-def fetch_corpus(
-    name: str,
-    root: str | os.PathLike[str] | None = None,
-    *,
-    url: str | None = None,
-    sha256: str | None = None,
-    progress: bool = True,
-    force: bool = False,
-    cache_dir: str | os.PathLike[str] | None = None,
-) -> Path:
+def fetch_corpus(name: str, root: str | os.PathLike[str] | None = None, *, url: str | None = None,
+                 sha256: str | None = None, progress: bool = True, force: bool = False,
+                 cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Download and unpack a corpus's public archive into its corpus directory.
 
     Parameters
@@ -142,21 +120,18 @@ def fetch_corpus(
     CorpusNotFoundError
         The archive unpacked but does not contain the corpus in the expected layout.
     """
-    info = corpus_info(name)
     target = corpus_root(name, root)
     archive = _archive_for(name, url, target)
-    if sha256 is not None and not _SHA256.match(sha256):
+    if sha256 is not None and not re.match(r"^[0-9a-fA-F]{64}$", sha256):
         raise ValueError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}.")
 
     if corpus_present(name, target):
         if not force:
             return target
     elif target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ValueError(
-            f"{target} already exists and is not an empty folder, but it does not hold the {name} corpus "
-            f"in the expected layout ({info.layout}). Refusing to overwrite it: move or delete it, or pass "
-            "another root=."
-        )
+        raise ValueError(f"{target} already exists and is not an empty folder, but it does not hold the {name} corpus "
+                         f"in the expected layout ({corpus_info(name).layout}). Refusing to overwrite it: move or "
+                         "delete it, or pass another root=.")
 
     cache = Path(cache_dir).expanduser().absolute() if cache_dir is not None else target.parent / ".downloads"
     known_hash = f"sha256:{sha256.lower()}" if sha256 is not None else archive.known_hash
@@ -176,9 +151,8 @@ def _archive_for(name: str, url: str | None, target: Path) -> Archive:
     """The registry archive, with ``url`` overriding its address, or a helpful refusal."""
     info = corpus_info(name)
     if name == "synthetic":
-        raise NoPublicArchiveError(
-            f"'synthetic' is generated, not downloaded: {info.obtain} Expected layout: {info.layout}."
-        )
+        raise NoPublicArchiveError(f"'synthetic' is generated, not downloaded: {info.obtain} "
+                                   f"Expected layout: {info.layout}.")
     registered = ARCHIVES.get(name)
     if registered is None and url is None:
         raise NoPublicArchiveError(
@@ -186,8 +160,7 @@ def _archive_for(name: str, url: str | None, target: Path) -> Archive:
             f"  Get it from {info.url} (licence: {info.licence}). {info.obtain}\n"
             f"  Put it at {target} (or set ${DATA_DIR_ENV}, or pass root=) in this layout: {info.layout}.\n"
             f"  If you host your own licensed copy as an archive, fetch_corpus({name!r}, root, url=..., "
-            "sha256=...) unpacks it."
-        )
+            "sha256=...) unpacks it.")
     if url is None:
         return registered
     filename = PurePosixPath(urlparse(url).path).name
@@ -198,15 +171,13 @@ def _archive_for(name: str, url: str | None, target: Path) -> Archive:
 
 def _missing_hash_message(name: str, archive: Archive, cache: Path) -> str:
     plain_http = " (and this address is plain HTTP, so nothing else protects the transfer)"
-    return (
-        f"No checksum is known for the {name} archive ({archive.url}), and fetch_corpus does not unpack "
-        "unverified downloads: a truncated or altered archive would silently change the data every "
-        f"result depends on{plain_http if archive.url.startswith('http://') else ''}.\n"
-        "  Download the archive once yourself, check it (e.g. against a colleague's copy), compute its hash:\n"
-        "      sha256sum <archive>    or    python -c \"import pooch; print(pooch.file_hash('<archive>'))\"\n"
-        f"  and call fetch_corpus({name!r}, root, sha256='<the 64 hex digits>'). If you put the file at "
-        f"{cache / archive.filename}, it is not downloaded again."
-    )
+    return (f"No checksum is known for the {name} archive ({archive.url}), and fetch_corpus does not unpack "
+            "unverified downloads: a truncated or altered archive would silently change the data every "
+            f"result depends on{plain_http if archive.url.startswith('http://') else ''}.\n"
+            "  Download the archive once yourself, check it (e.g. against a colleague's copy), compute its hash:\n"
+            "      sha256sum <archive>    or    python -c \"import pooch; print(pooch.file_hash('<archive>'))\"\n"
+            f"  and call fetch_corpus({name!r}, root, sha256='<the 64 hex digits>'). If you put the file at "
+            f"{cache / archive.filename}, it is not downloaded again.")
 
 
 def _install(name: str, archive_path: str, target: Path) -> None:
@@ -228,21 +199,19 @@ def _install(name: str, archive_path: str, target: Path) -> None:
                 load_manifest(name, unpacked)
             except (CorpusNotFoundError, ValueError) as error:
                 # The staging folder is about to be deleted: name the archive, not the folder.
-                raise CorpusNotFoundError(
-                    f"the archive {archive_path} does not hold the {name} corpus in the expected layout "
-                    f"({corpus_info(name).layout}); nothing was installed at {target}. What was found: "
-                    f"{str(error).splitlines()[0]}") from None
-        if not target.exists():
-            unpacked.rename(target)
-            return
-        # Either an empty folder or (force=True) a previous copy of the corpus: keep it aside until
-        # the new one is in place, and put it back if that fails.
+                raise CorpusNotFoundError(f"the archive {archive_path} does not hold the {name} corpus in the "
+                                          f"expected layout ({corpus_info(name).layout}); nothing was installed "
+                                          f"at {target}. What was found: {str(error).splitlines()[0]}") from None
+        # An existing target is either an empty folder or (force=True) a previous copy of the corpus:
+        # keep it aside until the new one is in place, and put it back if that fails.
         previous = Path(staging) / "previous"
-        target.rename(previous)
+        if target.exists():
+            target.rename(previous)
         try:
             unpacked.rename(target)
         except BaseException:
-            previous.rename(target)
+            if previous.exists():
+                previous.rename(target)
             raise
 
 
@@ -276,26 +245,21 @@ def extract_archive(archive_path: str | os.PathLike[str], destination: str | os.
         The file is neither a zip nor a tar archive.
     """
     archive_path, root = Path(archive_path), Path(destination).resolve()
-    if zipfile.is_zipfile(archive_path):
-        archive = zipfile.ZipFile(archive_path)
-    elif tarfile.is_tarfile(archive_path):
-        archive = tarfile.open(archive_path)
-    else:
+    is_zip = zipfile.is_zipfile(archive_path)
+    if not is_zip and not tarfile.is_tarfile(archive_path):
         raise ValueError(f"{archive_path} is neither a zip nor a tar archive; cannot unpack it.")
-    with archive:
-        names = archive.namelist() if isinstance(archive, zipfile.ZipFile) else archive.getnames()
-        for name in names:
+    with zipfile.ZipFile(archive_path) if is_zip else tarfile.open(archive_path) as archive:
+        for name in archive.namelist() if is_zip else archive.getnames():
             if PurePosixPath(name).is_absolute() or not (root / name).resolve().is_relative_to(root):
                 raise _unsafe(archive_path, name, "would be written outside the extraction folder (absolute path "
                               "or '..')")
-        if isinstance(archive, zipfile.ZipFile):
+        if is_zip:
             archive.extractall(root)  # zipfile writes symlink entries as small text files: no link can escape
             return
-        members = archive.getmembers()
-        for member in members:
+        for member in archive.getmembers():
             try:  # the rules of extractall(filter="data"), applied to every member before any is written
                 tarfile.data_filter(member, str(root))
             except tarfile.FilterError as error:
                 raise _unsafe(archive_path, member.name, "points outside the extraction folder or is not a plain "
                               f"file, folder or link ({error})") from None
-        archive.extractall(root, members=members, filter="data")
+        archive.extractall(root, filter="data")

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = [available[name] for name in (args.only or sorted(available))]
     print(f"running {len(selected)} notebook(s) on the synthetic corpus; executed copies in {output_dir}/")
     output_dir.mkdir(parents=True, exist_ok=True)
-    timings = []
+    finished = []
     for notebook in selected:
         parameters = quick_parameters(notebook)
         print(f"\n== {notebook.name}  {parameters}", flush=True)
@@ -59,10 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         papermill.execute_notebook(str(notebook), str(output_dir / notebook.name), parameters=parameters,
                                    cwd=str(repository_root()), kernel_name="python3", progress_bar=False,
                                    log_output=True)
-        timings.append((notebook.name, time.perf_counter() - start))
-    print("\nfinished:")
-    for name, seconds in timings:
-        print(f"  {name:28s} {seconds:6.0f} s  -> {output_dir / name}")
+        finished.append(f"  {notebook.name:28s} {time.perf_counter() - start:6.0f} s  -> {output_dir / notebook.name}")
+    print("\nfinished:", *finished, sep="\n")
     print("Open them with `make lab`, or run a notebook on a real corpus as the README shows.")
     return 0
 

@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ser_common import results as results_module
-from ser_common import splits
+from ser_common import results as results_module, splits
 from ser_common.corpora import CORPORA, corpus_root, load_manifest
 from ser_common.features import extract_features
 from ser_common.metrics import evaluate
@@ -103,8 +102,7 @@ def _set_threads(threads: int | None) -> None:
     """Make PyTorch and TensorFlow use ``threads`` CPU threads (before they start, where possible)."""
     if threads is None:
         return
-    for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ[variable] = str(threads if variable != "TF_NUM_INTEROP_THREADS" else 1)
+    os.environ.update(OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
@@ -293,8 +291,7 @@ class Experiment:
                 selected_epoch=fit.selected_epoch if fit else None, selection=fit.selection if fit else None,
                 extra={"name": fold.name, "test_index": fold.test.tolist(), "y_pred": y_pred.tolist(),
                        "n_train": int(fold.train.size), "n_val": int(fold.val.size), "device": device,
-                       "framework": model_info.get("framework"),
-                       **outcome.extra})
+                       "framework": model_info.get("framework"), **outcome.extra})
             print(f"{fold.name}: UA {scores['ua']:.4f}  WA {scores['wa']:.4f}  macro-F1 {scores['macro_f1']:.4f}  "
                   f"({wall:.0f} s)")
         return run

@@ -33,25 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import (
-    KFold,
-    LeaveOneGroupOut,
-    StratifiedGroupKFold,
-    StratifiedKFold,
-    train_test_split,
-)
+from sklearn.model_selection import KFold, LeaveOneGroupOut, StratifiedGroupKFold, StratifiedKFold, train_test_split
 
-__all__ = [
-    "Fold",
-    "PROTOCOLS",
-    "Protocol",
-    "check_folds",
-    "describe_folds",
-    "fingerprint",
-    "kfold",
-    "random_holdout",
-    "speaker_independent",
-]
+__all__ = ["Fold", "PROTOCOLS", "Protocol", "check_folds", "describe_folds", "fingerprint", "kfold", "random_holdout",
+           "speaker_independent"]
 
 _PARTS = ("train", "val", "test")
 
@@ -106,10 +91,8 @@ class Fold:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return (
-            f"Fold(index={self.index}, name={self.name!r}, "
-            f"n_train={self.train.size}, n_val={self.val.size}, n_test={self.test.size})"
-        )
+        return (f"Fold(index={self.index}, name={self.name!r}, "
+                f"n_train={self.train.size}, n_val={self.val.size}, n_test={self.test.size})")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -124,40 +107,33 @@ def _labels_array(y: object, name: str = "y") -> np.ndarray:
     return labels
 
 
-def _check_n_splits(n_splits: int) -> None:
-    # (scikit-learn itself refuses more splits than utterances, naming n_splits)
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise ValueError(f"n_splits must be an integer >= 2, got {n_splits!r}")
+def _check_count(name: str, value: int, minimum: int) -> None:
+    # (for n_splits, scikit-learn itself refuses more splits than utterances, naming n_splits)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _carve_validation(train: np.ndarray, y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``train`` rows into (train, val), stratified on ``y``; test rows are never touched."""
+def _fold_with_validation(index: int, name: str, train: np.ndarray, test: np.ndarray, y: np.ndarray,
+                          val_fraction: float, seed: int) -> Fold:
+    """The fold whose validation part is carved from ``train``, stratified on ``y``; test rows are never touched."""
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if val_fraction == 0:
-        return train, np.empty(0, dtype=np.int64)
+        return Fold(index, train, [], test, name)
     try:
         rest, val = train_test_split(train, test_size=val_fraction, random_state=seed, stratify=y[train])
     except ValueError as error:
-        raise ValueError(
-            f"could not carve a stratified validation set of val_fraction={val_fraction} from "
-            f"{train.size} training utterances ({error}). Use a larger val_fraction, fewer folds, "
-            "or val_fraction=0 for no validation set."
-        ) from error
-    return np.asarray(rest), np.asarray(val)
+        raise ValueError(f"could not carve a stratified validation set of val_fraction={val_fraction} from "
+                         f"{train.size} training utterances ({error}). Use a larger val_fraction, fewer folds, "
+                         "or val_fraction=0 for no validation set.") from error
+    return Fold(index, rest, val, test, name)
 
 
 # ----------------------------------------------------------------------------- protocols
 
 
-def kfold(
-    y: Sequence | np.ndarray,
-    n_splits: int = 10,
-    seed: int = 0,
-    *,
-    stratified: bool = True,
-    val_fraction: float = 0.1,
-) -> list[Fold]:
+def kfold(y: Sequence | np.ndarray, n_splits: int = 10, seed: int = 0, *, stratified: bool = True,
+          val_fraction: float = 0.1) -> list[Fold]:
     """k-fold cross-validation over utterances (speakers are shared between parts).
 
     Parameters
@@ -189,23 +165,15 @@ def kfold(
     speaker-independent numbers and are usually much higher.
     """
     labels = _labels_array(y)
-    _check_n_splits(n_splits)
+    _check_count("n_splits", n_splits, 2)
     splitter = (StratifiedKFold if stratified else KFold)(n_splits=n_splits, shuffle=True, random_state=seed)
-    folds = []
-    for index, (train, test) in enumerate(splitter.split(np.zeros(labels.size), labels)):
-        train, val = _carve_validation(train, labels, val_fraction, seed)
-        folds.append(Fold(index, train, val, test, f"fold {index + 1}/{n_splits}"))
-    return folds
+    parts = splitter.split(np.zeros(labels.size), labels)
+    return [_fold_with_validation(index, f"fold {index + 1}/{n_splits}", train, test, labels, val_fraction, seed)
+            for index, (train, test) in enumerate(parts)]
 
 
-def speaker_independent(
-    y: Sequence | np.ndarray,
-    speakers: Sequence | np.ndarray,
-    *,
-    n_splits: int | None = None,
-    seed: int = 0,
-    val_speakers: int = 1,
-) -> list[Fold]:
+def speaker_independent(y: Sequence | np.ndarray, speakers: Sequence | np.ndarray, *, n_splits: int | None = None,
+                        seed: int = 0, val_speakers: int = 1) -> list[Fold]:
     """Speaker-independent folds: no speaker is in two parts of a fold.
 
     Parameters
@@ -251,23 +219,18 @@ def speaker_independent(
         raise ValueError(f"y has {labels.size} entries but speakers has {speaker_ids.size}; give one speaker per utterance")
     unique_speakers = np.unique(speaker_ids)
     if unique_speakers.size < 2:
-        raise ValueError(
-            f"speaker-independent folds need at least 2 speakers, got {unique_speakers.size} "
-            f"({unique_speakers.tolist()}); use kfold for a single-speaker corpus"
-        )
-    if isinstance(val_speakers, bool) or not isinstance(val_speakers, (int, np.integer)) or val_speakers < 0:
-        raise ValueError(f"val_speakers must be a non-negative integer, got {val_speakers!r}")
+        raise ValueError(f"speaker-independent folds need at least 2 speakers, got {unique_speakers.size} "
+                         f"({unique_speakers.tolist()}); use kfold for a single-speaker corpus")
+    _check_count("val_speakers", val_speakers, 0)
 
     if n_splits is None:
         splitter = LeaveOneGroupOut()
         names = [f"speaker {speaker}" for speaker in unique_speakers]
     else:
-        _check_n_splits(n_splits)
+        _check_count("n_splits", n_splits, 2)
         if n_splits > unique_speakers.size:
-            raise ValueError(
-                f"n_splits={n_splits} is larger than the number of speakers ({unique_speakers.size}); "
-                "use n_splits=None for leave-one-speaker-out or fewer splits"
-            )
+            raise ValueError(f"n_splits={n_splits} is larger than the number of speakers ({unique_speakers.size}); "
+                             "use n_splits=None for leave-one-speaker-out or fewer splits")
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         names = [f"fold {i + 1}/{n_splits}" for i in range(n_splits)]
 
@@ -276,28 +239,20 @@ def speaker_independent(
         train_speakers = np.unique(speaker_ids[train])
         if train_speakers.size <= val_speakers:
             test_speakers = np.unique(speaker_ids[test])
-            raise ValueError(
-                f"{names[index]} tests on speakers {', '.join(map(str, test_speakers))} and leaves "
-                f"{train_speakers.size} speaker(s) for training, not enough for val_speakers={val_speakers} plus at least one training "
-                f"speaker: this fold needs at least {test_speakers.size + val_speakers + 1} speakers in all; lower "
-                "val_speakers or use more splits"
-            )
+            raise ValueError(f"{names[index]} tests on speakers {', '.join(map(str, test_speakers))} and leaves "
+                             f"{train_speakers.size} speaker(s) for training, not enough for "
+                             f"val_speakers={val_speakers} plus at least one training speaker: this fold needs at "
+                             f"least {test_speakers.size + val_speakers + 1} speakers in all; lower val_speakers or "
+                             "use more splits")
         # A per-fold seed sequence keeps each fold's draw reproducible on its own.
-        rng = np.random.default_rng([seed, index])
-        chosen = rng.choice(train_speakers, size=val_speakers, replace=False)
+        chosen = np.random.default_rng([seed, index]).choice(train_speakers, size=val_speakers, replace=False)
         in_val = np.isin(speaker_ids[train], chosen)
         folds.append(Fold(index, train[~in_val], train[in_val], test, names[index]))
     return folds
 
 
-def random_holdout(
-    y: Sequence | np.ndarray,
-    seeds: Sequence[int],
-    *,
-    test_fraction: float = 0.2,
-    val_fraction: float = 0.0,
-    stratified: bool = False,
-) -> list[Fold]:
+def random_holdout(y: Sequence | np.ndarray, seeds: Sequence[int], *, test_fraction: float = 0.2,
+                   val_fraction: float = 0.0, stratified: bool = False) -> list[Fold]:
     """One random train / (validation) / test split over utterances per seed.
 
     Parameters
@@ -326,19 +281,15 @@ def random_holdout(
     for index, seed in enumerate(seeds):
         train, test = train_test_split(np.arange(labels.size), test_size=test_fraction, random_state=seed,
                                        stratify=labels if stratified else None)
-        train, val = _carve_validation(np.asarray(train), labels, val_fraction, seed)
-        folds.append(Fold(index, train, val, test, f"split {index + 1}/{len(seeds)} (seed {seed})"))
+        name = f"split {index + 1}/{len(seeds)} (seed {seed})"
+        folds.append(_fold_with_validation(index, name, train, test, labels, val_fraction, seed))
     return folds
 
 
 # ----------------------------------------------------------------------------- checks and tables
 
 
-def check_folds(
-    folds: Sequence[Fold],
-    n_samples: int,
-    speakers: Sequence | np.ndarray | None = None,
-) -> None:
+def check_folds(folds: Sequence[Fold], n_samples: int, speakers: Sequence | np.ndarray | None = None) -> None:
     """Raise ``ValueError`` if any fold is malformed or leaks between its parts.
 
     Checks, for every fold: train and test are non-empty; every index is in
@@ -372,34 +323,25 @@ def check_folds(
                 raise ValueError(f"{fold.name}: the {part} part is empty")
             out_of_range = indices[(indices < 0) | (indices >= n_samples)]
             if out_of_range.size:
-                raise ValueError(
-                    f"{fold.name}: {part} has {out_of_range.size} index(es) outside [0, {n_samples}), "
-                    f"e.g. {out_of_range[:5].tolist()}"
-                )
+                raise ValueError(f"{fold.name}: {part} has {out_of_range.size} index(es) outside [0, {n_samples}), "
+                                 f"e.g. {out_of_range[:5].tolist()}")
             repeated = np.unique(indices[1:][indices[1:] == indices[:-1]])  # parts are sorted
             if repeated.size:
                 raise ValueError(f"{fold.name}: {part} repeats row(s) {repeated[:5].tolist()}")
         for first, second in (("train", "val"), ("train", "test"), ("val", "test")):
             shared = np.intersect1d(getattr(fold, first), getattr(fold, second))
             if shared.size:
-                raise ValueError(
-                    f"{fold.name}: {shared.size} row(s) are in both {first} and {second}, e.g. {shared[:5].tolist()}"
-                )
+                raise ValueError(f"{fold.name}: {shared.size} row(s) are in both {first} and {second}, "
+                                 f"e.g. {shared[:5].tolist()}")
             if speaker_ids is not None:
                 shared_speakers = np.intersect1d(speaker_ids[getattr(fold, first)], speaker_ids[getattr(fold, second)])
                 if shared_speakers.size:
-                    raise ValueError(
-                        f"{fold.name}: speaker(s) {shared_speakers[:5].tolist()} appear in both {first} and {second}; "
-                        "the fold is not speaker-independent"
-                    )
+                    raise ValueError(f"{fold.name}: speaker(s) {shared_speakers[:5].tolist()} appear in both {first} "
+                                     f"and {second}; the fold is not speaker-independent")
 
 
-def describe_folds(
-    folds: Sequence[Fold],
-    y: Sequence | np.ndarray,
-    speakers: Sequence | np.ndarray | None = None,
-    class_names: Sequence[str] | None = None,
-) -> pd.DataFrame:
+def describe_folds(folds: Sequence[Fold], y: Sequence | np.ndarray, speakers: Sequence | np.ndarray | None = None,
+                   class_names: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per fold: part sizes, speaker counts and per-class test counts.
 
     Parameters
@@ -437,9 +379,7 @@ def describe_folds(
             for part in _PARTS:
                 row[f"{part}_speakers"] = np.unique(speaker_ids[getattr(fold, part)]).size
             row["test_speaker_ids"] = ", ".join(map(str, np.unique(speaker_ids[fold.test])))
-        test_labels = labels[fold.test]
-        for value, name in columns.items():
-            row[f"test: {name}"] = int(np.sum(test_labels == value))
+        row |= {f"test: {name}": int(np.sum(labels[fold.test] == value)) for value, name in columns.items()}
         rows.append(row)
     return pd.DataFrame(rows).set_index("fold")
 
@@ -470,13 +410,10 @@ def _speaker_folds(y: np.ndarray, speakers: np.ndarray, n_splits: int, seed: int
 PROTOCOLS: dict[str, Protocol] = {
     "stratified_10fold": Protocol(
         "stratified k-fold over utterances (speaker-dependent), 10 % of each training part held out for validation",
-        lambda y, speakers, n_splits, seed: kfold(y, n_splits, seed, stratified=True, val_fraction=0.1),
-    ),
+        lambda y, speakers, n_splits, seed: kfold(y, n_splits, seed, stratified=True, val_fraction=0.1)),
     "speaker_independent": Protocol(
         "leave-one-speaker-out (grouped k-fold when folds < speakers), one whole validation speaker per fold",
-        _speaker_folds,
-        speaker_independent=True,
-    ),
+        _speaker_folds, speaker_independent=True),
 }
 
 

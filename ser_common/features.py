@@ -148,16 +148,14 @@ class FeatureSpec:
     # -- the computation ----------------------------------------------------------------
     def transform(self, signal: np.ndarray) -> np.ndarray:
         """Features of one prepared signal (or a ``(n_segments, n_samples)`` stack), in ``layout``."""
-        stft = dict(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length, window=self.window,
-                    center=self.center, pad_mode=self.pad_mode)
-        if self.kind == "spectrogram":
-            out = librosa.power_to_db(np.abs(librosa.stft(signal, **stft)) ** 2, top_db=self.top_db)
-        else:
-            mel = librosa.feature.melspectrogram(y=signal, sr=self.sample_rate, power=2.0, n_mels=self.n_mels,
-                                                 fmin=self.fmin, fmax=self.fmax, htk=self.htk, norm=self.mel_norm, **stft)
-            out = librosa.power_to_db(mel, top_db=self.top_db)
-            if self.kind == "mfcc":
-                out = librosa.feature.mfcc(S=out, n_mfcc=self.n_mfcc, dct_type=2, norm="ortho")
+        power = np.abs(librosa.stft(signal, n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.win_length,
+                                    window=self.window, center=self.center, pad_mode=self.pad_mode)) ** 2
+        if self.kind != "spectrogram":  # mel and MFCC features start from the power mel spectrogram
+            power = librosa.feature.melspectrogram(S=power, sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.n_mels,
+                                                   fmin=self.fmin, fmax=self.fmax, htk=self.htk, norm=self.mel_norm)
+        out = librosa.power_to_db(power, top_db=self.top_db)
+        if self.kind == "mfcc":
+            out = librosa.feature.mfcc(S=out, n_mfcc=self.n_mfcc, dct_type=2, norm="ortho")
         if self.layout == "time_major":
             out = np.swapaxes(out, -1, -2)
         return np.ascontiguousarray(out, dtype=np.float32)
@@ -342,10 +340,9 @@ def extract_features(
         dropped = utterances["path"][counts == 0].map(lambda p: Path(p).name).tolist()
         print(f"{len(dropped)} of {len(counts)} utterances are shorter than one segment and were dropped "
               f"(short_policy='drop'), e.g. {dropped[:5]}", file=sys.stderr)
-    kept = counts > 0
-    utterance = np.repeat(np.arange(int(kept.sum())), counts[kept])
-    segments = utterances[kept].reset_index(drop=True).iloc[utterance].reset_index(drop=True)
-    segments.insert(0, "utterance", utterance)
-    segments.insert(1, "segment", np.concatenate([np.arange(c) for c in counts[kept]]))
+    rows = np.repeat(np.arange(counts.size), counts)  # the utterance row of every segment
+    segments = utterances.iloc[rows].reset_index(drop=True)
+    segments.insert(0, "utterance", np.cumsum(counts > 0)[rows] - 1)  # numbered over the utterances kept
+    segments.insert(1, "segment", np.concatenate([np.arange(count) for count in counts]))
     segments.attrs["skipped"] = utterances.attrs["skipped"]
-    return np.concatenate([f for f, k in zip(per_file, kept) if k], axis=0), y_utt[kept][utterance], segments
+    return np.concatenate([f for f, count in zip(per_file, counts) if count], axis=0), y_utt[rows], segments

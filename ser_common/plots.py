@@ -84,11 +84,9 @@ def training_curves(
     for key in [name for group in keys for name in group]:
         missing = [position for position, history in enumerate(histories) if key not in history]
         if missing:
-            raise KeyError(
-                f"history key {key!r} is missing from fold(s) {missing}; "
-                f"available keys: {sorted(histories[missing[0]])}. "
-                "Choose keys present in every history (runs without validation have no 'val_*' keys)."
-            )
+            raise KeyError(f"history key {key!r} is missing from fold(s) {missing}; available keys: "
+                           f"{sorted(histories[missing[0]])}. Choose keys present in every history "
+                           "(runs without validation have no 'val_*' keys).")
         if any(len(history[key]) == 0 for history in histories):
             raise ValueError(f"history key {key!r} is empty in at least one fold")
 
@@ -133,17 +131,6 @@ def _row_rates(counts: np.ndarray) -> np.ndarray:
         return np.where(support > 0, counts / support, np.nan)
 
 
-def _draw_matrix(ax, values: np.ndarray, class_names: list[str], title: str, fmt: str, vmax: float) -> None:
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    display = ConfusionMatrixDisplay(np.nan_to_num(values), display_labels=class_names)
-    display.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=False, im_kw={"vmin": 0, "vmax": vmax or 1})
-    for text in display.text_[np.isnan(values)]:
-        text.set_text("–")  # a row without utterances has no recall, which is not a recall of 0
-    ax.set_xticks(np.arange(len(class_names)), class_names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-
-
 def confusion_matrix(
     cm: Sequence | np.ndarray,
     class_names: Sequence[str],
@@ -170,25 +157,25 @@ def confusion_matrix(
     -------
     matplotlib.figure.Figure
     """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     counts = _confusion_counts(cm)
     names = _check_class_names(class_names, counts.shape[0], "cm")
-    modes = {
-        "both": ("counts", "normalised"),
-        True: ("normalised",),
-        "true": ("normalised",),
-        False: ("counts",),
-        "counts": ("counts",),
-    }
+    # each panel: title, values, number format and the top of the colour scale
+    counts_panel = ("counts", counts, ".0f" if np.allclose(counts, np.round(counts)) else ".1f", counts.max())
+    recall_panel = ("row-normalised (recall)", _row_rates(counts), ".2f", 1.0)
+    modes = {"both": (counts_panel, recall_panel), True: (recall_panel,), "true": (recall_panel,),
+             False: (counts_panel,), "counts": (counts_panel,)}
     if not isinstance(normalize, (bool, str)) or normalize not in modes:
         raise ValueError(f"normalize must be 'both', True, False, 'true' or 'counts', got {normalize!r}")
-    panels = modes[normalize]
-    figure, axes = _axes(ax, len(panels), width=0.55 * len(names) + 2.5, height=0.55 * len(names) + 2.0)
-    for axis, panel in zip(axes, panels):
-        if panel == "counts":
-            integral = np.allclose(counts, np.round(counts))
-            _draw_matrix(axis, counts, names, "counts", ".0f" if integral else ".1f", counts.max())
-        else:
-            _draw_matrix(axis, _row_rates(counts), names, "row-normalised (recall)", ".2f", 1.0)
+    figure, axes = _axes(ax, len(modes[normalize]), width=0.55 * len(names) + 2.5, height=0.55 * len(names) + 2.0)
+    for axis, (title, values, fmt, vmax) in zip(axes, modes[normalize]):
+        display = ConfusionMatrixDisplay(np.nan_to_num(values), display_labels=names)
+        display.plot(ax=axis, cmap="Blues", values_format=fmt, colorbar=False, im_kw={"vmin": 0, "vmax": vmax or 1})
+        for text in display.text_[np.isnan(values)]:
+            text.set_text("–")  # a row without utterances has no recall, which is not a recall of 0
+        axis.set_xticks(np.arange(len(names)), names, rotation=45, ha="right", rotation_mode="anchor")
+        axis.set(xlabel="predicted", ylabel="true", title=title)
     return figure
 
 
@@ -222,14 +209,12 @@ def per_class_recall(
     values = np.asarray(cm_or_recalls, dtype=float)
     if values.ndim not in (1, 2, 3):
         raise ValueError(f"cm_or_recalls must have shape (n,), (n, n) or (n_folds, n, n), got {values.shape}")
-    if values.ndim == 1:
-        fold_recalls = values[None]  # one "fold" of recalls
-    else:
+    if values.ndim > 1:
         _confusion_counts(values)  # shape check
-        fold_recalls = np.diagonal(_row_rates(values.reshape(-1, *values.shape[-2:])), axis1=-2, axis2=-1)
-    with warnings.catch_warnings():
-        # A class absent from every fold has no recall: its bar stays empty, no warning needed.
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # one row of recalls per fold (a single matrix or list of recalls is one fold)
+    fold_recalls = np.atleast_2d(values if values.ndim == 1 else np.diagonal(_row_rates(values), axis1=-2, axis2=-1))
+    # A class absent from every fold has no recall: its bar stays empty, no warning needed.
+    with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
         recalls = np.nanmean(fold_recalls, axis=0)
         errors = np.nanstd(fold_recalls, axis=0) if values.ndim == 3 else None
     ua = float(np.mean(np.nanmean(fold_recalls, axis=1)))  # mean of the per-fold UAs
@@ -302,9 +287,8 @@ def tsne(
     if not np.issubdtype(classes.dtype, np.integer) or classes.min() < 0:
         raise ValueError(f"labels must be integer class indices 0…{len(names) - 1}, got {classes.dtype} values")
     if classes.max() >= len(names):
-        raise ValueError(
-            f"labels hold class indices up to {classes.max()} but class_names has {len(names)} names; give one name per class"
-        )
+        raise ValueError(f"labels hold class indices up to {classes.max()} but class_names has {len(names)} names; "
+                         "give one name per class")
     clipped = min(float(perplexity), points.shape[0] - 1.0)
     options = {"init": "pca", "learning_rate": "auto", **tsne_options}
     coordinates = TSNE(n_components=2, perplexity=clipped, random_state=seed, **options).fit_transform(points)
@@ -357,13 +341,12 @@ def fold_bars(
     series = pd.Series(folds, dtype=float)  # keeps a table's fold names; plain values are numbered 0, 1, ...
     if series.empty:
         raise ValueError("there are no folds to plot")
-    labels = [str(label) for label in series.index]
     values = series.to_numpy() * scale
     figure, (ax,) = _axes(ax, width=0.45 * values.size + 3.0, height=3.5)
     ax.bar(np.arange(values.size), values, color="tab:blue", alpha=0.8)
     mean, std = float(np.mean(values)), float(np.std(values))
     ax.axhline(mean, color="tab:red", linestyle="--", linewidth=1, label=f"mean {mean:.2f} ± {std:.2f}")
-    ax.set_xticks(np.arange(values.size), labels)
+    ax.set_xticks(np.arange(values.size), [str(label) for label in series.index])
     ax.set(xlabel="fold", ylabel=f"{key} (%)" if scale == 100 else key)
     ax.legend(fontsize="small", loc="lower right")
     return figure

@@ -244,29 +244,23 @@ def _holds_requested_corpus(root: Path, parameters: dict[str, int], overwrite: b
             if not missing:
                 return True
             differences = [f"{len(missing)} of its {len(expected)} files are missing, e.g. wav/{missing[0]}"]
-        if overwrite:
-            return False
-        raise FileExistsError(
-            f"{root} already holds a synthetic corpus that differs from the request: " + "; ".join(differences)
-            + ". Pass overwrite=True to replace it (only its wav/ and synthetic.json are removed), "
-            "or choose another root."
-        )
-    if not any(root.iterdir()):
+        refusal = (f"{root} already holds a synthetic corpus that differs from the request: " + "; ".join(differences)
+                   + ". Pass overwrite=True to replace it (only its wav/ and synthetic.json are removed), "
+                   "or choose another root.")
+    elif not any(root.iterdir()):
         return False
-    if (root / "wav").exists():
+    elif (root / "wav").exists():
         # Without a manifest nothing shows that make_synthetic wrote this wav/ folder: it
         # may be a real corpus, so it is never deleted, not even with overwrite=True.
-        raise FileExistsError(
-            f"{root} has a wav/ folder but no {MANIFEST_NAME}, so it was not made by make_synthetic "
-            "(it may be a real corpus, or a generation that was interrupted) and will not be replaced. "
-            "Choose another root, or delete that wav/ folder yourself."
-        )
+        raise FileExistsError(f"{root} has a wav/ folder but no {MANIFEST_NAME}, so it was not made by make_synthetic "
+                              "(it may be a real corpus, or a generation that was interrupted) and will not be "
+                              "replaced. Choose another root, or delete that wav/ folder yourself.")
+    else:
+        refusal = (f"{root} is not empty and holds no synthetic corpus. Choose a new or empty folder, or pass "
+                   "overwrite=True to add wav/ and synthetic.json beside the files already there.")
     if overwrite:
         return False
-    raise FileExistsError(
-        f"{root} is not empty and holds no synthetic corpus. Choose a new or empty folder, or pass "
-        "overwrite=True to add wav/ and synthetic.json beside the files already there."
-    )
+    raise FileExistsError(refusal)
 
 
 def _write_corpus(folder: Path, n_speakers: int, utterances_per_class: int, sample_rate: int, seed: int) -> None:

@@ -243,8 +243,14 @@ def _extract_all(digests: tuple, spec: FeatureSpec, corpora: tuple, versions: tu
     return list(tqdm(results, total=len(paths), desc=f"features ({spec.name})", disable=not progress, unit="file"))
 
 
-def _cached_extract(cache_dir: Path, *args: Any, **kwargs: Any) -> list:
-    """Run :func:`_extract_all` through a joblib cache; a corrupt entry costs one line, not a traceback."""
+def _cached_extract(cache_dir: str | Path | None | bool, *args: Any, **kwargs: Any) -> list:
+    """Run :func:`_extract_all`, through a joblib cache unless ``cache_dir`` is False.
+
+    ``cache_dir`` is as in :func:`extract_features`. A corrupt cache entry costs one line, not a traceback.
+    """
+    if cache_dir is False:
+        return _extract_all(*args, **kwargs)
+    cache_dir = default_cache_dir() if cache_dir in (None, True) else Path(cache_dir)
     compute = joblib.Memory(cache_dir, verbose=0).cache(_extract_all, ignore=["paths", "n_jobs", "progress"])
     if compute.check_call_in_cache(*args, **kwargs):
         stored = compute.call_and_shelve(*args, **kwargs)
@@ -309,11 +315,7 @@ def extract_features(
     paths = [str(p) for p in manifest["path"]]
     args = (tuple(file_digest(p) for p in paths), spec, tuple(str(c) for c in manifest["corpus"]),
             (librosa.__version__, np.__version__, scipy.__version__))
-    kwargs = dict(paths=paths, n_jobs=n_jobs, progress=progress)
-    if cache_dir is False:
-        per_file = _extract_all(*args, **kwargs)
-    else:
-        per_file = _cached_extract(default_cache_dir() if cache_dir in (None, True) else Path(cache_dir), *args, **kwargs)
+    per_file = _cached_extract(cache_dir, *args, paths=paths, n_jobs=n_jobs, progress=progress)
 
     problems = [(path, result) for path, result in zip(paths, per_file) if isinstance(result, str)]
     if problems and errors == "raise":

@@ -326,9 +326,9 @@ def _vowels(seed: int, text: str) -> list[str]:
 def _render_utterance(voice: dict, profile: EmotionProfile, vowels: list[str], rng: np.random.Generator,
                       sample_rate: int) -> np.ndarray:
     """Synthesize one utterance as float samples in [-1, 1]."""
-    drawn = {name: value * np.exp(rng.normal(0, spread)) if name in _LOG_NORMAL else value + rng.normal(0, spread)
-             for (name, value), spread in zip(profile._asdict().items(), _SPREAD)}
-    p = EmotionProfile(**drawn)
+    # this utterance's parameters, drawn around the emotion's means in field order
+    p = profile._make(value * np.exp(rng.normal(0, spread)) if name in _LOG_NORMAL else value + rng.normal(0, spread)
+                      for name, value, spread in zip(EmotionProfile._fields, profile, _SPREAD))
     n = len(vowels)
     lengths = np.exp(rng.normal(0, 0.2, n)) / (p.syllable_rate * voice["rate_scale"])
     gaps = np.where(rng.random(n) < p.pause_prob, rng.uniform(0.08, 0.3, n), 0.03)

@@ -263,15 +263,9 @@ def _cached_extract(cache_dir: str | Path | None | bool, *args: Any, **kwargs: A
     return compute(*args, **kwargs)
 
 
-def extract_features(
-    manifest: pd.DataFrame,
-    spec: FeatureSpec,
-    *,
-    cache_dir: str | Path | None | bool = None,
-    errors: Literal["raise", "skip"] = "raise",
-    n_jobs: int = -1,
-    progress: bool = True,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def extract_features(manifest: pd.DataFrame, spec: FeatureSpec, *, cache_dir: str | Path | None | bool = None,
+                     errors: Literal["raise", "skip"] = "raise", n_jobs: int = -1,
+                     progress: bool = True) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Compute a feature spec for every file of a manifest.
 
     Parameters

@@ -42,11 +42,9 @@ def _check_class_names(class_names: Sequence[str], n_classes: int | None = None,
 # ----------------------------------------------------------------------------- training curves
 
 
-def training_curves(
-    histories: Sequence[Mapping],
-    keys: Sequence[Sequence[str]] = (("loss", "val_loss"), ("accuracy", "val_accuracy")),
-    title: str | None = None,
-):
+def training_curves(histories: Sequence[Mapping],
+                    keys: Sequence[Sequence[str]] = (("loss", "val_loss"), ("accuracy", "val_accuracy")),
+                    title: str | None = None):
     """Fold-averaged training curves: mean line with a ± 1 std band, one panel per key group.
 
     Parameters
@@ -131,12 +129,7 @@ def _row_rates(counts: np.ndarray) -> np.ndarray:
         return np.where(support > 0, counts / support, np.nan)
 
 
-def confusion_matrix(
-    cm: Sequence | np.ndarray,
-    class_names: Sequence[str],
-    normalize: bool | str = "both",
-    ax=None,
-):
+def confusion_matrix(cm: Sequence | np.ndarray, class_names: Sequence[str], normalize: bool | str = "both", ax=None):
     """Annotated confusion matrix: counts and/or row-normalised (per-class recall).
 
     Parameters
@@ -182,12 +175,8 @@ def confusion_matrix(
 # ----------------------------------------------------------------------------- per-class recall
 
 
-def per_class_recall(
-    cm_or_recalls: Sequence | np.ndarray,
-    class_names: Sequence[str],
-    ax=None,
-    reference: Sequence[float] | None = None,
-):
+def per_class_recall(cm_or_recalls: Sequence | np.ndarray, class_names: Sequence[str], ax=None,
+                     reference: Sequence[float] | None = None):
     """Bar chart of per-class recall with dashed lines at chance level and at UA.
 
     Parameters
@@ -238,16 +227,8 @@ def per_class_recall(
 # ----------------------------------------------------------------------------- t-SNE
 
 
-def tsne(
-    embeddings: np.ndarray,
-    labels: Sequence[int] | np.ndarray,
-    class_names: Sequence[str],
-    seed: int = 0,
-    perplexity: float = 30,
-    ax=None,
-    sizes: float | np.ndarray = 12,
-    **tsne_options: object,
-):
+def tsne(embeddings: np.ndarray, labels: Sequence[int] | np.ndarray, class_names: Sequence[str], seed: int = 0,
+         perplexity: float = 30, ax=None, sizes: float | np.ndarray = 12, **tsne_options: object):
     """2-D t-SNE of utterance embeddings, coloured by class.
 
     Parameters
@@ -308,13 +289,7 @@ def tsne(
 # ----------------------------------------------------------------------------- per-fold bars
 
 
-def fold_bars(
-    folds: pd.DataFrame | Sequence[float] | np.ndarray,
-    key: str = "ua",
-    ax=None,
-    *,
-    scale: float = 100.0,
-):
+def fold_bars(folds: pd.DataFrame | Sequence[float] | np.ndarray, key: str = "ua", ax=None, *, scale: float = 100.0):
     """Per-fold bars of one metric with a line at the mean.
 
     Parameters

@@ -58,16 +58,8 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-__all__ = [
-    "EMOTION_LETTERS",
-    "EMOTION_PROFILES",
-    "FORMAT_VERSION",
-    "MANIFEST_NAME",
-    "SYNTHETIC_SPEAKERS",
-    "TEXT_CODES",
-    "EmotionProfile",
-    "make_synthetic",
-]
+__all__ = ["EMOTION_LETTERS", "EMOTION_PROFILES", "FORMAT_VERSION", "MANIFEST_NAME", "SYNTHETIC_SPEAKERS", "TEXT_CODES",
+           "EmotionProfile", "make_synthetic"]
 
 #: Bumped whenever a change to this module changes the generated audio, so that an old
 #: corpus on disk is recognised as different instead of being silently reused.
@@ -78,17 +70,15 @@ MANIFEST_NAME = "synthetic.json"
 
 #: EMO-DB speaker codes and genders ("m"/"f", as EMO-DB documents them), in the order
 #: ``make_synthetic`` uses them: genders alternate, so the default 6 speakers are 3 + 3.
-SYNTHETIC_SPEAKERS: Mapping[str, str] = MappingProxyType(
-    {"03": "m", "08": "f", "10": "m", "09": "f", "11": "m", "13": "f", "12": "m", "14": "f", "15": "m", "16": "f"}
-)
+SYNTHETIC_SPEAKERS: Mapping[str, str] = MappingProxyType({"03": "m", "08": "f", "10": "m", "09": "f", "11": "m",
+                                                          "13": "f", "12": "m", "14": "f", "15": "m", "16": "f"})
 
 #: EMO-DB text codes; utterance index ``i`` uses ``TEXT_CODES[i]``.
 TEXT_CODES: tuple[str, ...] = ("a01", "a02", "a04", "a05", "a07", "b01", "b02", "b03", "b09", "b10")
 
 #: EMO-DB emotion letters and the English class names (those of ``ser_common.corpora``).
-EMOTION_LETTERS: Mapping[str, str] = MappingProxyType(
-    {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral"}
-)
+EMOTION_LETTERS: Mapping[str, str] = MappingProxyType({"W": "angry", "L": "boredom", "E": "disgust", "A": "fear",
+                                                       "F": "happy", "T": "sad", "N": "neutral"})
 
 
 class EmotionProfile(NamedTuple):
@@ -131,15 +121,8 @@ _LIMITS = {"n_speakers": (2, len(SYNTHETIC_SPEAKERS)), "utterances_per_class": (
            "sample_rate": (8000, 48000), "seed": (0, None)}  # fmt: skip
 
 
-def make_synthetic(
-    root: str | os.PathLike[str],
-    *,
-    n_speakers: int = 6,
-    utterances_per_class: int = 6,
-    sample_rate: int = 16000,
-    seed: int = 0,
-    overwrite: bool = False,
-) -> Path:
+def make_synthetic(root: str | os.PathLike[str], *, n_speakers: int = 6, utterances_per_class: int = 6,
+                   sample_rate: int = 16000, seed: int = 0, overwrite: bool = False) -> Path:
     """Write a small deterministic synthetic emotional-speech corpus in EMO-DB layout.
 
     The corpus has ``n_speakers * 7 * utterances_per_class`` files
@@ -273,16 +256,14 @@ def _write_corpus(folder: Path, n_speakers: int, utterances_per_class: int, samp
         audio = _render_utterance(_speaker_voice(seed, speaker), EMOTION_PROFILES[emotion],
                                   _vowels(seed, text), rng, sample_rate)
         sf.write(folder / "wav" / name, audio, sample_rate, subtype="PCM_16")
-    manifest = {
-        "generator": "ser_common.synthetic.make_synthetic",
-        "format_version": FORMAT_VERSION,
-        "parameters": {"n_speakers": n_speakers, "utterances_per_class": utterances_per_class,
-                       "sample_rate": sample_rate, "seed": seed},
-        "speakers": {code: SYNTHETIC_SPEAKERS[code] for code in list(SYNTHETIC_SPEAKERS)[:n_speakers]},
-        "emotions": dict(EMOTION_LETTERS),
-        "n_files": len(_file_names(n_speakers, utterances_per_class)),
-        "layout": "wav/SSTTTEV.wav as in EMO-DB: speaker, text code, emotion letter, version",
-    }
+    manifest = {"generator": "ser_common.synthetic.make_synthetic",
+                "format_version": FORMAT_VERSION,
+                "parameters": {"n_speakers": n_speakers, "utterances_per_class": utterances_per_class,
+                               "sample_rate": sample_rate, "seed": seed},
+                "speakers": {code: SYNTHETIC_SPEAKERS[code] for code in list(SYNTHETIC_SPEAKERS)[:n_speakers]},
+                "emotions": dict(EMOTION_LETTERS),
+                "n_files": len(_file_names(n_speakers, utterances_per_class)),
+                "layout": "wav/SSTTTEV.wav as in EMO-DB: speaker, text code, emotion letter, version"}
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -20,23 +20,9 @@ from ser_common.download import fetch_corpus
 from ser_common.features import FeatureSpec, extract_features
 from ser_common.synthetic import make_synthetic
 
-__all__ = [
-    "AudioError",
-    "CORPORA",
-    "CorpusNotFoundError",
-    "FeatureSpec",
-    "corpus_root",
-    "extract_features",
-    "fetch_corpus",
-    "fix_length",
-    "load_audio",
-    "load_manifest",
-    "make_synthetic",
-    "metrics",
-    "plots",
-    "results",
-    "splits",
-]
+__all__ = ["AudioError", "CORPORA", "CorpusNotFoundError", "FeatureSpec", "corpus_root", "extract_features",
+           "fetch_corpus", "fix_length", "load_audio", "load_manifest", "make_synthetic", "metrics", "plots", "results",
+           "splits"]
 
 __version__ = "0.2.0"
 

@@ -39,6 +39,7 @@ cluster, which must see this repository and the data at the same paths.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -151,17 +152,17 @@ def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> 
     skipped = len(jobs) - len(todo)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     outcome: dict[str, bool] = {}
-    bar = tqdm(total=len(todo), desc="jobs", unit="job")
-    if skipped:
-        print(f"{skipped} job(s) already done (logs/*.done), skipped")
-    if scheduler:  # a Dask cluster, through the same concurrent.futures interface as the local pool
-        from dask.distributed import Client
+    with contextlib.ExitStack() as stack:  # on leaving: the bar closes, the executor shuts down, the client closes
+        if scheduler:  # a Dask cluster, through the same concurrent.futures interface as the local pool
+            from dask.distributed import Client
 
-        client = Client(scheduler)
-        executor = client.get_executor(pure=False)
-    else:
-        client, executor = None, ProcessPoolExecutor(max_workers=workers)
-    try:
+            executor = stack.enter_context(Client(scheduler)).get_executor(pure=False)
+        else:
+            executor = ProcessPoolExecutor(max_workers=workers)
+        stack.enter_context(executor)
+        bar = stack.enter_context(tqdm(total=len(todo), desc="jobs", unit="job"))
+        if skipped:
+            print(f"{skipped} job(s) already done (logs/*.done), skipped")
         for phase in (0, 1, 2):  # fold jobs and plain jobs first, then the renders, then after_all jobs
             batch = []
             for job in (job for job in todo if job.phase == phase):
@@ -178,11 +179,6 @@ def run_jobs(jobs: list[Job], *, workers: int, scheduler: str | None = None) -> 
                 bar.update()
                 bar.write(f"{'done  ' if ok else 'FAILED'} {name} ({seconds:.0f} s)"
                           + ("" if ok else f"\n--- end of its log ---\n{tail}"))
-    finally:
-        bar.close()
-        executor.shutdown()
-        if client is not None:
-            client.close()
     return outcome
 
 
@@ -199,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             state = "done" if job.is_done() else "to do"
             print(f"{state:6s} {job.name}: {job.notebook} {json.dumps(job.parameters)}")
         return 0
-    workers = args.workers or os.cpu_count() or 1
-    outcome = run_jobs(jobs, workers=workers, scheduler=args.scheduler)
+    outcome = run_jobs(jobs, workers=args.workers or os.cpu_count() or 1, scheduler=args.scheduler)
     failed = sorted(name for name, ok in outcome.items() if not ok)
     print(f"{len(outcome) - len(failed)} job(s) finished, {len(failed)} failed" + (f": {failed}" if failed else ""))
     return 1 if failed else 0

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from ser_common.training import (FitResult, Monitor, check_fit_arguments, class_data, classification_scores, epoch_loop,
-                                 train_batches)
+                                 predict_in_batches, train_batches)
 
 __all__ = ["count_parameters", "fit", "predict", "predict_proba", "probability_scores", "seed_everything"]
 
@@ -40,8 +40,7 @@ def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> n
     x = np.asarray(x, dtype=np.float32)
     if len(x) == 0:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size]), dtype=np.float32) for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts)
+    return predict_in_batches(model.predict_on_batch, x, batch_size)
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -150,21 +149,17 @@ def fit(
         order = rng.permutation(len(x_train)) if shuffle else np.arange(len(x_train))
         return train_batches(x_train, y_train, order, batch_size, batch_transform, train_step)
 
-    predict_val = y_val = None
+    validate = None
     if val is not None:
         x_val, y_val = class_data(val, "val", n_classes)
-        step = max(batch_size, 256)
 
-        def predict_val() -> np.ndarray:
-            return np.concatenate([np.asarray(infer(x_val[i : i + step])) for i in range(0, len(x_val), step)])
-
-    def set_lr(value: float) -> None:
-        optimizer.learning_rate = value
+        def validate() -> Mapping[str, float]:
+            return (evaluate or probability_scores)(predict_in_batches(infer, x_val, max(batch_size, 256)), y_val)
 
     return epoch_loop(
-        epochs=epochs, train_epoch=train_epoch, predict_val=predict_val, y_val=y_val,
-        evaluate=evaluate or probability_scores, monitor=monitor, patience=patience, lr_schedule=lr_schedule,
-        get_lr=lambda: float(keras.ops.convert_to_numpy(optimizer.learning_rate)), set_lr=set_lr, after_epoch=None,
+        epochs=epochs, train_epoch=train_epoch, validate=validate, monitor=monitor, patience=patience,
+        lr_schedule=lr_schedule, get_lr=lambda: float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
+        set_lr=lambda value: setattr(optimizer, "learning_rate", value),
         snapshot=lambda: [w.numpy().copy() for w in model.weights], restore=model.set_weights,
         progress=progress, description=description, on_epoch_end=on_epoch_end,
     )

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ser_common.training import (FitResult, Monitor, check_fit_arguments, class_data, epoch_loop, logit_scores,
-                                 train_batches)
+                                 predict_in_batches, train_batches)
 
 __all__ = ["fit", "logit_scores", "pick_device", "predict", "predict_logits", "seed_everything"]
 
@@ -45,14 +45,13 @@ def pick_device(prefer: str | torch.device | None = None) -> torch.device:
     An explicit choice (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) is returned if it is
     available and raises ``RuntimeError`` otherwise.
     """
-    has_mps = torch.backends.mps.is_available()
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if prefer is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+        return torch.device(next(name for name in ("cuda", "mps", "cpu") if available[name]))
     try:
         device = torch.device(prefer)
     except (RuntimeError, TypeError) as error:
         raise ValueError(f"device {prefer!r} is not a device name such as 'cpu', 'cuda' or 'mps'") from error
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": has_mps}
     if not available.get(device.type, False):
         raise RuntimeError(f"device {prefer!r} is not available here; available: {[k for k, v in available.items() if v]}")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
@@ -61,9 +60,8 @@ def pick_device(prefer: str | torch.device | None = None) -> torch.device:
 
 
 @torch.no_grad()
-def predict_logits(
-    model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256, device: str | torch.device | None = None
-) -> np.ndarray:
+def predict_logits(model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256,
+                   device: str | torch.device | None = None) -> np.ndarray:
     """Model outputs for ``x`` in eval mode without gradients, as a float32 array.
 
     The model's train/eval mode is restored afterwards. ``device=None`` uses the device the
@@ -78,15 +76,13 @@ def predict_logits(
     was_training = model.training
     model.eval()
     try:
-        parts = [model(x[i : i + batch_size].to(target)).float().cpu() for i in range(0, len(x), batch_size)]
+        return predict_in_batches(lambda batch: model(batch.to(target)).float().cpu(), x, batch_size)
     finally:
         model.train(was_training)
-    return torch.cat(parts).numpy()
 
 
-def predict(
-    model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256, device: str | torch.device | None = None
-) -> np.ndarray:
+def predict(model: nn.Module, x: np.ndarray | torch.Tensor, batch_size: int = 256,
+            device: str | torch.device | None = None) -> np.ndarray:
     """Predicted class indices for ``x`` (argmax of :func:`predict_logits`)."""
     return predict_logits(model, x, batch_size, device).argmax(axis=1)
 
@@ -174,9 +170,7 @@ def fit(
         seed_everything(seed)
     target = pick_device(device)
     model.to(target, memory_format=torch.channels_last) if channels_last else model.to(target)
-    scheduler = None
-    if hasattr(lr_schedule, "step"):  # the framework's scheduler, stepped after each epoch
-        scheduler, lr_schedule = lr_schedule, None
+    scheduler = lr_schedule if hasattr(lr_schedule, "step") else None  # a torch scheduler, stepped after each epoch
     loss_fn = loss or nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     x_train, y_train = (torch.from_numpy(array).to(target) for array in class_data(train, "train"))
     if channels_last and x_train.dim() == 4:
@@ -199,30 +193,31 @@ def fit(
         order = torch.randperm(len(x_train), generator=order_generator) if shuffle else torch.arange(len(x_train))
         return train_batches(x_train, y_train, order.to(target), batch_size, batch_transform, train_step)
 
-    predict_val = y_val = None
+    validate = None
     if val is not None:
         x_val, y_val = class_data(val, "val")
         x_val = torch.from_numpy(x_val).to(target)
 
-        def predict_val() -> np.ndarray:
-            return predict_logits(model, x_val, batch_size=max(batch_size, 256))
+        def validate() -> Mapping[str, float]:
+            return (evaluate or logit_scores)(predict_logits(model, x_val, batch_size=max(batch_size, 256)), y_val)
 
     def set_lr(value: float) -> None:
         for group in optimizer.param_groups:
             group["lr"] = value
 
-    def after_epoch(record: dict[str, float]) -> None:
+    def end_epoch(epoch: int, record: dict[str, float]) -> None:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(record.get("val_loss", record["loss"]))
         elif scheduler is not None:
             scheduler.step()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
 
     result = epoch_loop(
-        epochs=epochs, train_epoch=train_epoch, predict_val=predict_val, y_val=y_val,
-        evaluate=evaluate or logit_scores, monitor=monitor, patience=patience, lr_schedule=lr_schedule,
-        get_lr=lambda: float(optimizer.param_groups[0]["lr"]), set_lr=set_lr, after_epoch=after_epoch,
-        snapshot=lambda: {name: value.detach().clone() for name, value in model.state_dict().items()},
-        restore=model.load_state_dict, progress=progress, description=description, on_epoch_end=on_epoch_end,
+        epochs=epochs, train_epoch=train_epoch, validate=validate, monitor=monitor, patience=patience,
+        lr_schedule=lr_schedule if scheduler is None else None, get_lr=lambda: float(optimizer.param_groups[0]["lr"]),
+        set_lr=set_lr, snapshot=lambda: {name: value.detach().clone() for name, value in model.state_dict().items()},
+        restore=model.load_state_dict, progress=progress, description=description, on_epoch_end=end_epoch,
     )
     model.eval()
     return result

@@ -82,9 +82,7 @@ class FitResult:
 
 def monitor_name(monitor: Monitor) -> str | None:
     """A printable name of a monitor: the history key, or the callable's ``__name__``."""
-    if monitor is None or isinstance(monitor, str):
-        return monitor
-    return getattr(monitor, "__name__", "monitor")
+    return monitor if monitor is None or isinstance(monitor, str) else getattr(monitor, "__name__", "monitor")
 
 
 def classification_scores(log_probabilities: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -95,11 +93,8 @@ def classification_scores(log_probabilities: np.ndarray, y: np.ndarray) -> dict[
     y = np.asarray(y, dtype=np.int64)
     predicted = log_probabilities.argmax(axis=1)
     recalls = [np.mean(predicted[y == c] == c) for c in np.unique(y)]
-    return {
-        "loss": float(-np.mean(log_probabilities[np.arange(len(y)), y])),
-        "accuracy": float(np.mean(predicted == y)),
-        "ua": float(np.mean(recalls)),
-    }
+    loss = float(-np.mean(log_probabilities[np.arange(len(y)), y]))
+    return {"loss": loss, "accuracy": float(np.mean(predicted == y)), "ua": float(np.mean(recalls))}
 
 
 def logit_scores(logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -146,6 +141,12 @@ def class_data(data: object, name: str, n_classes: int | None = None) -> tuple[n
     return x, y.astype(np.int64)
 
 
+def predict_in_batches(predict: Callable[[Any], Any], x: Any, batch_size: int) -> np.ndarray:
+    """``predict`` on consecutive batches of ``x`` (an array or tensor), joined into one float32 array."""
+    parts = [np.asarray(predict(x[i : i + batch_size]), dtype=np.float32) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts)
+
+
 def train_batches(x: Any, y: Any, order: Any, batch_size: int, batch_transform: Callable | None,
                   step: Callable[[Any, Any], tuple[float, float]]) -> tuple[float, float]:
     """One epoch of training steps; returns (mean loss, accuracy) over the epoch.
@@ -171,15 +172,12 @@ def epoch_loop(
     *,
     epochs: int,
     train_epoch: Callable[[int], tuple[float, float]],
-    predict_val: Callable[[], np.ndarray] | None,
-    y_val: np.ndarray | None,
-    evaluate: Callable[[np.ndarray, np.ndarray], Mapping[str, float]],
+    validate: Callable[[], Mapping[str, float]] | None,
     monitor: Monitor,
     patience: int | None,
     lr_schedule: Callable[[int], float] | None,
     get_lr: Callable[[], float],
     set_lr: Callable[[float], None],
-    after_epoch: Callable[[dict[str, float]], None] | None,
     snapshot: Callable[[], object],
     restore: Callable[[object], None],
     progress: bool,
@@ -189,10 +187,11 @@ def epoch_loop(
     """Run ``epochs`` epochs and select the weights to keep (see the module docstring).
 
     ``train_epoch(epoch)`` runs one epoch's training steps and returns (mean loss,
-    accuracy); ``predict_val()`` returns the model's outputs on the validation inputs;
-    ``evaluate(outputs, y_val)`` turns them into metrics; ``lr_schedule(epoch)`` (0-based)
-    gives the learning rate of each epoch; ``after_epoch(record)`` steps a framework
-    scheduler; ``snapshot()`` / ``restore(state)`` copy and put back the weights.
+    accuracy); ``validate()`` returns the metrics on the validation data (stored as
+    ``val_<metric>``; None: no validation data); ``lr_schedule(epoch)`` (0-based)
+    gives the learning rate of each epoch; ``on_epoch_end(epoch, record)`` runs after each
+    epoch's record is complete (a framework scheduler steps there); ``snapshot()`` /
+    ``restore(state)`` copy and put back the weights.
     """
     history: dict[str, list[float]] = {}
     sign = -1.0 if isinstance(monitor, str) and monitor.endswith("loss") else 1.0  # loss keys are minimised
@@ -204,15 +203,13 @@ def epoch_loop(
             set_lr(float(lr_schedule(epoch - 1)))
         record = {"lr": float(get_lr())}
         record["loss"], record["accuracy"] = train_epoch(epoch - 1)
-        if predict_val is not None:
-            record.update({f"val_{key}": float(value) for key, value in evaluate(predict_val(), y_val).items()})
+        if validate is not None:
+            record.update({f"val_{key}": float(value) for key, value in validate().items()})
         if callable(monitor):
             record["monitor"] = float(monitor(record))
         record["time_s"] = time.perf_counter() - start
         for key, value in record.items():
             history.setdefault(key, []).append(value)
-        if after_epoch is not None:
-            after_epoch(record)
         shown = {key: f"{record[key]:.3f}" for key in ("loss", "accuracy", "val_loss", "val_accuracy", "val_ua", "monitor")
                  if key in record}
         bar.set_postfix(shown)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ser_common.training import (SELECTIONS, FitResult, check_fit_arguments, class_data, classification_scores,
-                                 epoch_loop, logit_scores, monitor_name, train_batches)
+                                 epoch_loop, logit_scores, monitor_name, predict_in_batches, train_batches)
 
 Y_VAL = np.array([0, 0, 1, 1])
 
@@ -37,10 +37,11 @@ def scripted(accuracies, losses=None):
     def restore(weights):
         state["weights"] = weights
 
-    kwargs = dict(train_epoch=train_epoch, predict_val=predict_val, y_val=Y_VAL, evaluate=classification_scores,
+    kwargs = dict(train_epoch=train_epoch, validate=lambda: classification_scores(predict_val(), Y_VAL),
                   get_lr=lambda: state["lrs"][-1] if state["lrs"] else 0.1, set_lr=state["lrs"].append,
-                  after_epoch=None, snapshot=lambda: state["weights"], restore=restore, progress=False,
+                  snapshot=lambda: state["weights"], restore=restore, progress=False,
                   description="test", on_epoch_end=None, lr_schedule=None, patience=None, monitor=None)
+    state["predict_val"] = predict_val
     return state, kwargs
 
 
@@ -77,20 +78,24 @@ def test_monitor_as_a_callable_over_the_metrics_is_maximised_and_recorded():
     assert monitor_name(mean_of_wa_and_ua) == "mean_of_wa_and_ua" and monitor_name("val_ua") == "val_ua"
 
 
-def test_evaluate_hook_defines_the_validation_metrics():
+def test_validate_hook_defines_the_validation_metrics():
     calls = []
 
     def per_group(outputs, y):  # e.g. segments averaged per utterance before scoring
         calls.append((outputs.shape, y.tolist()))
         return {"utterance_accuracy": float(np.mean(outputs.argmax(1) == y)), "groups": 2}
 
-    state, kwargs = scripted([0.5, 1.0])
-    result = epoch_loop(epochs=2, **{**kwargs, "evaluate": per_group, "monitor": "val_utterance_accuracy"})
+    def scripted_per_group(accuracies):
+        state, kwargs = scripted(accuracies)
+        return state, {**kwargs, "validate": lambda: per_group(state["predict_val"](), Y_VAL)}
+
+    state, kwargs = scripted_per_group([0.5, 1.0])
+    result = epoch_loop(epochs=2, **{**kwargs, "monitor": "val_utterance_accuracy"})
     assert calls == [((4, 2), [0, 0, 1, 1])] * 2
     assert result.history["val_utterance_accuracy"] == [0.5, 1.0] and result.history["val_groups"] == [2.0, 2.0]
     assert "val_loss" not in result.history and result.selected_epoch == 2
     with pytest.raises(KeyError, match="monitor 'val_ua' is not among"):
-        epoch_loop(epochs=1, **{**scripted([1.0])[1], "evaluate": per_group, "monitor": "val_ua"})
+        epoch_loop(epochs=1, **{**scripted_per_group([1.0])[1], "monitor": "val_ua"})
 
 
 def test_patience_stops_after_that_many_epochs_without_strict_improvement():
@@ -101,13 +106,14 @@ def test_patience_stops_after_that_many_epochs_without_strict_improvement():
     assert result.selected_epoch == 3 and state["weights"] == "weights after epoch 3"  # the later tie is kept
 
 
-def test_lr_schedule_sets_each_epochs_rate_before_it_runs_and_after_epoch_sees_the_record():
+def test_lr_schedule_sets_each_epochs_rate_before_it_runs_and_on_epoch_end_sees_the_record():
     records = []
     state, kwargs = scripted([0.5] * 4)
     result = epoch_loop(epochs=4, **{**kwargs, "lr_schedule": lambda epoch: 0.1 * 0.5**epoch,
-                                     "after_epoch": records.append})
+                                     "on_epoch_end": lambda epoch, record: records.append((epoch, record))})
     assert result.history["lr"] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
-    assert [record["lr"] for record in records] == result.history["lr"]
+    assert [record["lr"] for _, record in records] == result.history["lr"]
+    assert [epoch for epoch, _ in records] == [1, 2, 3, 4]
 
 
 def test_non_finite_monitor_values_are_never_selected():
@@ -181,6 +187,17 @@ def test_train_batches_steps_through_the_order_and_averages_per_example():
     loss, accuracy = train_batches(x, y, np.array([4, 3, 2, 1, 0]), 2, double, step)
     assert seen == [([80.0, 60.0], [1, 1]), ([40.0, 20.0], [0, 1]), ([0.0], [0])]
     assert loss == pytest.approx((2 * 2 + 2 * 2 + 1 * 1) / 5) and accuracy == pytest.approx(3 / 5)
+
+
+def test_predict_in_batches_joins_the_batch_outputs_as_float32():
+    sizes = []
+
+    def predict(batch):
+        sizes.append(len(batch))
+        return batch * 2
+
+    outputs = predict_in_batches(predict, np.arange(5.0).reshape(5, 1), 2)
+    assert sizes == [2, 2, 1] and outputs.dtype == np.float32 and outputs.ravel().tolist() == [0, 2, 4, 6, 8]
 
 
 def test_both_fit_functions_take_the_same_common_arguments():

@@ -1,6 +1,8 @@
 """How thin is ``ser_common``? Code lines per module, and any paper named in code.
 
 A line counts when it holds code: blank lines, comments and docstrings do not count.
+Line counts move when code is merely re-wrapped, so the statements (``ast`` statement
+nodes other than docstrings) are printed beside them: wrapping cannot change that count.
 A paper is "named" when a code token (not a docstring or comment) matches
 ``tim_?net|cktim|glam|light_?sernet``: the helper must stay paper-agnostic.
 
@@ -9,6 +11,7 @@ A paper is "named" when a code token (not a docstring or comment) matches
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import sys
@@ -38,6 +41,13 @@ def count_file(path: Path) -> tuple[int, list[str]]:
     return len(lines), named
 
 
+def count_statements(path: Path) -> int:
+    """Statements in one file (every ``ast`` statement node, docstrings excluded): blind to line wrapping."""
+    nodes = ast.walk(ast.parse(path.read_text()))
+    return sum(isinstance(node, ast.stmt) and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                                                   and isinstance(node.value.value, str)) for node in nodes)
+
+
 def count_package(package: Path = PACKAGE) -> tuple[dict[str, int], list[str]]:
     """Code lines per module of ``package`` and every place where code names a paper."""
     counts, named = {}, []
@@ -49,10 +59,12 @@ def count_package(package: Path = PACKAGE) -> tuple[dict[str, int], list[str]]:
 
 def main() -> int:
     counts, named = count_package()
+    statements = {path.name: count_statements(path) for path in sorted(PACKAGE.glob("*.py"))}
+    print(" lines  statements  module")
     for name, lines in sorted(counts.items(), key=lambda item: -item[1]):
-        print(f"{lines:6d}  {name}")
+        print(f"{lines:6d}  {statements[name]:10d}  {name}")
     total = sum(counts.values())
-    print(f"{total:6d}  total (budget {BUDGET})")
+    print(f"{total:6d}  {sum(statements.values()):10d}  total (budget {BUDGET} lines)")
     for place in named:
         print(f"names a paper: {place}")
     return int(total > BUDGET or bool(named))

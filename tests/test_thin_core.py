@@ -41,3 +41,12 @@ def test_readme_states_the_measured_size():
     stated = re.search(r"`ser_common` is \*\*([\d,]+) lines of code\*\*", (REPO / "README.md").read_text())
     assert stated, "README: state the size as `ser_common` is **N lines of code** (python benchmarks/count_lines.py)"
     assert int(stated.group(1).replace(",", "")) == sum(counts.values()), "README's ser_common size is stale"
+
+
+def test_statement_count_ignores_wrapping_and_docstrings(tmp_path):
+    wrapped, flat = tmp_path / "wrapped.py", tmp_path / "flat.py"
+    wrapped.write_text('"""Doc."""\n\n\ndef f(\n    a,\n    b,\n):\n    """Doc."""\n    return [\n        a,\n        b,\n    ]\n')
+    flat.write_text('def f(a, b):\n    return [a, b]\n')
+    counter = _count_lines()
+    assert counter.count_file(wrapped)[0] == 8 and counter.count_file(flat)[0] == 2
+    assert counter.count_statements(wrapped) == counter.count_statements(flat) == 2

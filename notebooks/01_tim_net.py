@@ -315,7 +315,7 @@ for epoch in range(2):
 # compiled with XLA (`benchmarks/bench_tim_net.py` compares it with a layer-by-layer build
 # trained with `model.fit`; its output on this machine is in `benchmarks/results/`).
 
-# %%
+# %% tags=["train"]
 # A seed trial (init_seed) gets its own results file; without one, the file of the runs made
 # before the parameter existed keeps its identity.
 variant = {} if init_seed is None else {"init_seed": init_seed}

@@ -325,7 +325,7 @@ exp.describe_folds().iloc[:, :6]
 # weights U(0, 1)), so the two differ **only in the convolution**. Each (model, TABs) pair
 # has its own results file and resumes fold by fold.
 
-# %%
+# %% tags=["train"]
 def make_model(kind: str, n_tab: int) -> torch.nn.Module:
     if kind == "tim":
         return build_tim(len(class_names), n_tab=n_tab, dropout=dropout, keras_init=False)

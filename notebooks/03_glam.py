@@ -240,7 +240,7 @@ exp.describe_folds()
 # clean runs the test part is also scored every epoch but never used: that gives, from the
 # same runs, the number the leaky selection would have reported.
 
-# %%
+# %% tags=["train"]
 test_curves = {}
 
 

@@ -228,7 +228,7 @@ exp.describe_folds()
 # 20 epochs from epoch 60, and the weights of the epoch with the best validation accuracy
 # (ties: the later epoch). The training step is compiled with XLA.
 
-# %%
+# %% tags=["train"]
 schedule = recipe.lr_schedule(exp.params)
 fig, ax = plt.subplots(figsize=(7, 2.4), layout="constrained")
 ax.step(range(epochs), [schedule(e) for e in range(epochs)], where="post")

@@ -29,7 +29,9 @@ skipped next time (with the same parameters), and an interrupted one resumes its
 failed job is reported with the end of its log and the others go on. ``split_folds`` runs
 the folds of one results file in parallel (the file is locked and merged, see
 :mod:`ser_common.results`; their executed copies go to ``logs/``) and then renders the
-notebook once over all of them. ``after_all`` jobs (a leaderboard) run last.
+notebook once over all of them. A fold job runs its notebook only up to the cell tagged
+``train`` (the figures and exercises after it belong to the render: TIM-Net's exercise 5
+alone trains four models). ``after_all`` jobs (a leaderboard) run last.
 
 Jobs share the machine: each gets ``threads = cores // workers`` unless its parameters
 say otherwise. With ``--scheduler`` the jobs run on the workers of a Dask distributed
@@ -55,7 +57,7 @@ from tqdm.auto import tqdm
 
 from ser_common.experiment import repository_root
 
-__all__ = ["Job", "load_grid", "main", "run_job", "run_jobs"]
+__all__ = ["Job", "load_grid", "main", "run_job", "run_jobs", "training_part"]
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Job:
     depends_on: list[str] = field(default_factory=list)
     phase: int = 0  # 0: fold and plain jobs, 1: renders of split jobs, 2: after_all jobs
     scratch: bool = False  # a fold part: its executed copy goes to logs/, only the render is kept
+    train_only: bool = False  # a fold part: run the notebook up to its cell tagged "train"
 
     @property
     def output(self) -> Path:
@@ -101,7 +104,8 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
             parameters = {**(grid.get("defaults") or {}), **(entry.get("parameters") or {}), **dict(zip(axes, values))}
             name = entry.get("name", notebook + "".join(f"_{k}-{v}" for k, v in zip(axes, values))).format(**parameters)
             if entry.get("split_folds"):
-                parts = [Job(notebook, f"{name}.fold{i}", {**parameters, "only_folds": [i]}, output_dir, scratch=True)
+                parts = [Job(notebook, f"{name}.fold{i}", {**parameters, "only_folds": [i]}, output_dir, scratch=True,
+                             train_only=True)
                          for i in range(int(entry["split_folds"]))]
                 jobs += parts
                 jobs.append(Job(notebook, name, parameters, output_dir, render_only=True, phase=1,
@@ -122,6 +126,19 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
     return jobs
 
 
+def training_part(notebook: Path, destination: Path) -> Path:
+    """The notebook cut after its last cell tagged ``train``, written to ``destination``
+    (``notebook`` itself when no cell is tagged: then the whole notebook runs)."""
+    import nbformat
+
+    contents = nbformat.read(notebook, as_version=4)
+    tagged = [i for i, cell in enumerate(contents.cells) if "train" in cell.metadata.get("tags", [])]
+    if tagged:
+        contents.cells = contents.cells[: tagged[-1] + 1]
+        nbformat.write(contents, destination)
+    return destination if tagged else notebook
+
+
 def run_job(job: Job, threads: int) -> tuple[str, bool, float, str]:
     """Run one job in a papermill subprocess; returns (name, ok, seconds, end of the log)."""
     root = repository_root()
@@ -130,10 +147,14 @@ def run_job(job: Job, threads: int) -> tuple[str, bool, float, str]:
     parameters = {**({"threads": threads} if has_threads else {}), **job.parameters}
     log = job.output_dir / "logs" / f"{job.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "papermill", str(root / "notebooks" / f"{job.notebook}.ipynb"),
+    scratch_dir = tempfile.TemporaryDirectory(prefix="ser-batch-")
+    notebook = root / "notebooks" / f"{job.notebook}.ipynb"
+    if job.train_only:
+        notebook = training_part(notebook, Path(scratch_dir.name) / notebook.name)
+    command = [sys.executable, "-m", "papermill", str(notebook),
                str(job.output), "--log-output", "--no-progress-bar", "-y", json.dumps(parameters)]
     start = time.perf_counter()
-    with open(log, "w") as handle:
+    with scratch_dir, open(log, "w") as handle:
         finished = subprocess.run(command, cwd=root, stdout=handle, stderr=subprocess.STDOUT,
                                   # its own numba cache: parallel kernels compiling librosa's functions into
                                   # one shared cache are the suspected cause of segfaults seen in tests

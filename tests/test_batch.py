@@ -83,6 +83,12 @@ def test_folds_run_in_parallel_on_a_local_dask_cluster(tmp_path, synthetic_root,
     (results_file,) = results_dir.glob("*.json")
     data = load_results(results_file)
     assert sorted(data["folds"]) == ["0", "1"]  # both processes' folds kept in one file
+    import nbformat
+
+    fold_copy = nbformat.read(tmp_path / "out" / "logs" / "split.fold0.ipynb", as_version=4)
+    render = nbformat.read(tmp_path / "out" / "split.ipynb", as_version=4)
+    assert "train" in fold_copy.cells[-1].metadata.get("tags", [])  # the fold job stopped after training
+    assert len(render.cells) > len(fold_copy.cells)
     assert json.loads((tmp_path / "out" / "logs" / "split.done").read_text())["epochs"] == 1
 
 
@@ -117,3 +123,22 @@ def test_a_job_whose_dependency_failed_is_reported_not_silently_dropped(tmp_path
     outcome = batch.run_jobs(batch.load_grid(path), workers=1)
     assert outcome == {"broken": False, "board": False}
     assert "NOT RUN board: it needs ['broken'], which failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("notebook", ["01_tim_net", "02_cktim_net", "03_glam", "04_light_sernet"])
+def test_fold_jobs_run_a_paper_notebook_up_to_its_training_cell(tmp_path, notebook):
+    import nbformat
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / f"{notebook}.ipynb"
+    part = nbformat.read(batch.training_part(source, tmp_path / "part.ipynb"), as_version=4)
+    whole = nbformat.read(source, as_version=4)
+    assert "exp.run(" in part.cells[-1].source and len(part.cells) < len(whole.cells)
+    assert part.cells == whole.cells[: len(part.cells)]
+    (fold_job,) = [job for job in batch.load_grid(_grid(tmp_path, [{"notebook": notebook, "split_folds": 1}]))
+                   if not job.render_only]
+    assert fold_job.train_only
+
+
+def test_a_notebook_without_a_training_cell_runs_whole(tmp_path):
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "05_leaderboard.ipynb"
+    assert batch.training_part(source, tmp_path / "part.ipynb") == source

@@ -3,6 +3,7 @@
     python -m ser_common.batch GRID.yaml                      # a local process pool
     python -m ser_common.batch GRID.yaml --scheduler tcp://host:8786   # an existing Dask cluster
     python -m ser_common.batch GRID.yaml --dry-run            # list the jobs
+    python -m ser_common.batch GRID.yaml --only 'NAME*'       # only the jobs whose name matches
 
 A grid file::
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import itertools
 import json
 import os
@@ -209,8 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="parallel jobs (default: the CPU cores)")
     parser.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler, e.g. tcp://host:8786")
     parser.add_argument("--dry-run", action="store_true", help="list the jobs and exit")
+    parser.add_argument("--only", default=None, metavar="PATTERN",
+                        help="run only the jobs whose name matches this shell pattern (a split job: its folds too)")
     args = parser.parse_args(argv)
     jobs = load_grid(args.grid)
+    if args.only:
+        jobs = [job for job in jobs if fnmatch.fnmatchcase(job.name.rsplit(".fold", 1)[0] if job.train_only
+                                                           else job.name, args.only)]
+        if not jobs:
+            parser.error(f"--only {args.only!r} matches no job of {args.grid}; list them with --dry-run")
     if args.dry_run:
         for job in jobs:
             state = "done" if job.is_done() else "to do"

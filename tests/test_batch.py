@@ -142,3 +142,15 @@ def test_fold_jobs_run_a_paper_notebook_up_to_its_training_cell(tmp_path, notebo
 def test_a_notebook_without_a_training_cell_runs_whole(tmp_path):
     source = Path(__file__).resolve().parents[1] / "notebooks" / "05_leaderboard.ipynb"
     assert batch.training_part(source, tmp_path / "part.ipynb") == source
+
+
+def test_only_selects_a_job_with_its_fold_jobs_and_names_a_pattern_that_matches_nothing(tmp_path, capsys):
+    path = _grid(tmp_path, [{"notebook": "01_tim_net", "name": "draw_{init_seed}", "grid": {"init_seed": [48, 49]},
+                             "split_folds": 2},
+                            {"notebook": "05_leaderboard", "name": "board", "after_all": True}])
+    assert batch.main([str(path), "--dry-run", "--only", "draw_49"]) == 0
+    listed = [line.split()[2].rstrip(":") for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["draw_49.fold0", "draw_49.fold1", "draw_49"]
+    with pytest.raises(SystemExit):
+        batch.main([str(path), "--dry-run", "--only", "draw_50"])
+    assert "--only 'draw_50' matches no job" in capsys.readouterr().err

@@ -29,8 +29,10 @@ Examples
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
+import tomllib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,81 +90,15 @@ class CorpusInfo:
     obtain: str = ""
 
 
-_EMODB_CLASSES = ("angry", "boredom", "disgust", "fear", "happy", "neutral", "sad")
+def _read_registry() -> dict[str, CorpusInfo]:
+    """The registry kept as data in ``corpora.toml`` beside this module (one table per corpus)."""
+    text = importlib.resources.files("ser_common").joinpath("corpora.toml").read_text(encoding="utf-8")
+    return {name: CorpusInfo(name=name, **{**fields, "classes": tuple(fields["classes"])})
+            for name, fields in tomllib.loads(text).items()}
 
-CORPORA: dict[str, CorpusInfo] = {info.name: info for info in (
-    CorpusInfo(
-        name="emodb", url="http://emodb.bilderbar.info/", native_sample_rate=16_000, classes=_EMODB_CLASSES,
-        title="Berlin Database of Emotional Speech (EMO-DB; Burkhardt, Paeschke, Rolfes, Sendlmeier & Weiss, "
-        "Interspeech 2005): 535 German utterances, 10 actors, 7 emotions",
-        licence="freely available for research from its authors; cite Burkhardt et al. (2005)",
-        layout="<root>/wav/SSTTTEV.wav (the wav/ folder of the official download.zip), "
-        "or the .wav files directly in <root>",
-        obtain="Run ser_common.fetch_corpus('emodb', root) to download and unpack the official zip "
-        "(http://emodb.bilderbar.info/download/download.zip), or unpack it there yourself.",
-    ),
-    CorpusInfo(
-        name="ravdess", url="https://zenodo.org/records/1188976", native_sample_rate=48_000,
-        classes=("angry", "calm", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        title="Ryerson Audio-Visual Database of Emotional Speech and Song, speech audio only (RAVDESS; "
-        "Livingstone & Russo, PLoS ONE 2018): 1,440 English utterances, 24 actors, 8 emotions",
-        licence="CC BY-NC-SA 4.0 (non-commercial use; commercial licences from the authors)",
-        layout="<root>/Actor_01 ... Actor_24/03-01-EE-II-SS-RR-AA.wav (Audio_Speech_Actors_01-24.zip unpacked)",
-        obtain="Run ser_common.fetch_corpus('ravdess', root) to download and unpack "
-        "Audio_Speech_Actors_01-24.zip from Zenodo, or unpack it there yourself.",
-    ),
-    CorpusInfo(
-        name="savee", url="http://kahlan.eps.surrey.ac.uk/savee/", native_sample_rate=44_100,
-        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        title="Surrey Audio-Visual Expressed Emotion database (SAVEE; Haq & Jackson, 2009): 480 British "
-        "English utterances, 4 male speakers, 7 emotions",
-        licence="free for research after registering on the SAVEE site; cite Haq & Jackson (2009)",
-        layout="<root>/AudioData/<DC|JE|JK|KL>/<a|d|f|h|n|sa|su>NN.wav, "
-        "or flat <SPK>_<code>NN.wav files (e.g. DC_a01.wav) anywhere under <root>",
-        obtain="There is no public archive: register on the SAVEE site, download AudioData and unpack it there.",
-    ),
-    CorpusInfo(
-        name="emovo", url="http://voice.fub.it/activities/corpora/emovo/index.html", native_sample_rate=48_000,
-        classes=("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
-        title="EMOVO Corpus of Italian emotional speech (Costantini, Iaderola, Paoloni & Todisco, "
-        "LREC 2014): 588 utterances, 6 actors, 7 emotions",
-        licence="free for research use from Fondazione Ugo Bordoni; cite Costantini et al. (2014)",
-        layout="<root>/[EMOVO/]<f1|f2|f3|m1|m2|m3>/<dis|gio|neu|pau|rab|sor|tri>-<speaker>-<sentence>.wav",
-        obtain="There is no public archive in our registry: request/download it from the EMOVO page "
-        "and unpack it there.",
-    ),
-    CorpusInfo(
-        name="casia", url="http://www.chineseldc.org/", native_sample_rate=16_000,
-        classes=("angry", "fear", "happy", "neutral", "sad", "surprise"),
-        title="CASIA Chinese Emotional Speech Corpus, public 1,200-utterance subset (Institute of "
-        "Automation, Chinese Academy of Sciences; Tao et al., 2008): 4 speakers, 6 emotions",
-        licence="licensed through the Chinese LDC; the 1,200-utterance subset used in papers circulates "
-        "informally, so use a copy you are entitled to",
-        layout="<root>/.../<liuchanhg|wangzhe|zhaoquanyin|ZhaoZuoxiang>/"
-        "<angry|fear|happy|neutral|sad|surprise>/<id>.wav",
-        obtain="There is no public archive: obtain the corpus under a licence and unpack it there.",
-    ),
-    CorpusInfo(
-        name="iemocap", url="https://sail.usc.edu/iemocap/", native_sample_rate=16_000,
-        classes=("angry", "happy", "neutral", "sad"),
-        title="Interactive Emotional Dyadic Motion Capture database (IEMOCAP; Busso et al., Language "
-        "Resources and Evaluation 2008): 5 sessions, 10 actors; 4 classes with excited merged into happy",
-        licence="research licence: submit the release form on the SAIL (USC) site; no redistribution",
-        layout="<root>/Session1 ... Session5/sentences/wav/<dialog>/<utterance>.wav, labels in "
-        "<root>/Session1 ... Session5/dialog/EmoEvaluation/<dialog>.txt (IEMOCAP_full_release)",
-        obtain="There is no public archive: request IEMOCAP through the release form on the SAIL site "
-        "and unpack IEMOCAP_full_release there.",
-    ),
-    CorpusInfo(
-        name="synthetic", url="(generated locally by ser_common.make_synthetic)", native_sample_rate=16_000,
-        classes=_EMODB_CLASSES,
-        title="Synthetic EMO-DB-like corpus generated by ser_common.make_synthetic (no real speech; "
-        "for smoke tests and CI)",
-        licence="generated locally; no restrictions",
-        layout="<root>/wav/SSTTTEV.wav in EMO-DB naming plus <root>/synthetic.json",
-        obtain="Generate it with ser_common.make_synthetic(root).",
-    ),
-)}
+
+#: Every corpus the lessons can read, by registry key (``corpora.toml``).
+CORPORA: dict[str, CorpusInfo] = _read_registry()
 
 
 class CorpusNotFoundError(FileNotFoundError):

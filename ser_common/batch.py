@@ -18,7 +18,8 @@ A grid file::
       - notebook: 02_cktim_net
         name: trial_omega_24
         parameters: {omega_0: 24.0}
-        scratch: true                    # optional: keep only its results file (executed copy in logs/)
+        scratch: true                    # optional: keep only its results file (executed copy in logs/,
+                                         # the render of a split_folds job too)
       - notebook: 02_cktim_net
         after: [trial_omega_24]          # optional: runs once these jobs have finished (with the renders)
       - notebook: 05_leaderboard
@@ -111,7 +112,7 @@ def load_grid(path: str | os.PathLike) -> list[Job]:
                          for i in range(int(entry["split_folds"]))]
                 jobs += parts
                 jobs.append(Job(notebook, name, parameters, output_dir, render_only=True, phase=1,
-                                depends_on=[part.name for part in parts]))
+                                depends_on=[part.name for part in parts], scratch=bool(entry.get("scratch"))))
             elif entry.get("after_all"):
                 jobs.append(Job(notebook, name, parameters, output_dir, phase=2, depends_on=[j.name for j in jobs]))
             else:  # "after": jobs it needs (e.g. trials that its tables gather); it runs with the renders

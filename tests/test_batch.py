@@ -38,6 +38,14 @@ def test_grid_expands_into_named_jobs(tmp_path):
     assert renders[0].depends_on == ["01_tim_net_seed-1.fold0", "01_tim_net_seed-1.fold1", "01_tim_net_seed-1.fold2"]
 
 
+def test_a_scratch_split_job_renders_into_logs_too(tmp_path):
+    jobs = batch.load_grid(_grid(tmp_path, [{"notebook": "01_tim_net", "name": "draw", "split_folds": 2, "scratch": True},
+                                            {"notebook": "01_tim_net", "name": "kept", "split_folds": 2}]))
+    renders = {job.name: job for job in jobs if job.render_only}
+    assert renders["draw"].output == tmp_path / "out" / "logs" / "draw.ipynb"
+    assert renders["kept"].output == tmp_path / "out" / "kept.ipynb"
+
+
 def test_grid_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="no_such_notebook"):
         batch.load_grid(_grid(tmp_path, [{"notebook": "no_such_notebook"}]))

@@ -75,7 +75,9 @@
 # 2-core CPU with AVX-512 BF16 a full fp32 epoch takes 23.6 s when the cores are quiet
 # (`benchmarks/results/bench_glam.txt`); LOSO folds 6–10 were trained on such a CPU, 1 thread
 # each beside another training: 31–61 min per fold (`device: cpu` in
-# `results/emodb/glam_speaker_independent_best_val_e50_variant-glam_12523e19.json`).
+# `results/emodb/glam_speaker_independent_best_val_e50_variant-glam_12523e19.json`); the
+# no-fusion ablation's 10 stratified folds took 16–18 min each, two 1-thread GLAM folds side
+# by side (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_fusion_ea54a9c1.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]

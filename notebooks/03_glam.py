@@ -77,7 +77,9 @@
 # each beside another training: 31–61 min per fold (`device: cpu` in
 # `results/emodb/glam_speaker_independent_best_val_e50_variant-glam_12523e19.json`); the
 # no-fusion ablation's 10 stratified folds took 16–18 min each, two 1-thread GLAM folds side
-# by side (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_fusion_ea54a9c1.json`).
+# by side (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_fusion_ea54a9c1.json`),
+# the self-attention ablation's 23–25 min (29–37 min beside a third job)
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-mhsa_5ab0bdab.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]

@@ -363,7 +363,7 @@ plt.show()
 def against_first(r):
     """UA difference to the first variant on the folds both recorded, and its Wilcoxon p."""
     if r is run:
-        return {}
+        return {f"ΔUA vs {variants[0]}": "(reference)", "p": ""}
     paired = results.paired_test(r, run)
     p_value = "–" if paired["p_value"] is None else f"{paired['p_value']:.3f}"
     return {f"ΔUA vs {variants[0]}": f"{100 * paired['mean_difference']:+.2f} ({paired['n']} folds)", "p": p_value}

@@ -79,7 +79,9 @@
 # no-fusion ablation's 10 stratified folds took 16–18 min each, two 1-thread GLAM folds side
 # by side (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_fusion_ea54a9c1.json`),
 # the self-attention ablation's 23–25 min (29–37 min beside a third job)
-# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-mhsa_5ab0bdab.json`).
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-mhsa_5ab0bdab.json`), the
+# single-3×3 ablation's 24–25 min (29–36 min beside a third job)
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_3x3_47d154fb.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]

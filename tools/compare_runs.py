@@ -3,7 +3,11 @@
     .venv/bin/python tools/compare_runs.py results/emodb/RUN.json runs/repro/RUN.json [--tolerance 0.02]
 
 Prints whether the two runs have the same identity (every parameter, the folds fingerprint
-included) and, for every fold both recorded, UA and WA of each and their difference. Exit
+included) and, for every fold both recorded, UA and WA of each and their difference; then, for
+runs on the same folds, the paired view of the difference (second − first) in UA, WA and macro-F1:
+mean, the number of folds where the second run is better, and the two-sided Wilcoxon signed-rank
+p-value (``ser_common.results.paired_test``). That is how two *different* runs on the same folds
+(an ablation variant against its model) are compared in the README. Exit
 status 0 when the identities match and every UA / WA difference is within ``--tolerance``
 (as a fraction: 0.02 = 2 points), 1 otherwise. Run-to-run noise of the frameworks is not zero
 on every path (XLA, reductions whose order depends on threads), so a tolerance of a few
@@ -17,9 +21,26 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ser_common.results import load_results  # noqa: E402
+from ser_common.results import load_results, paired_test  # noqa: E402
 
 IGNORED = {"results_dir", "results_path", "threads", "progress", "resume", "overwrite", "only_folds", "max_folds"}
+
+
+def paired_summary(first: dict, second: dict) -> str:
+    """One line per metric: second − first over the common folds, folds where second is better, Wilcoxon p."""
+    try:
+        tests = {metric: paired_test(second, first, metric) for metric in ("ua", "wa", "macro_f1")}
+    except ValueError as error:  # other folds: a paired test would compare different test utterances
+        return f"no paired test: {error}"
+    except KeyError as error:
+        return f"no paired test: a fold lacks the metric {error}"
+    lines = ["paired over the common folds (second − first; Wilcoxon signed-rank, two-sided):"]
+    for metric, test in tests.items():
+        p_value = "n/a (fewer than 5 folds, or no difference)" if test["p_value"] is None else f"{test['p_value']:.3f}"
+        better = sum(difference > 0 for difference in test["differences"])
+        lines.append(f"  {metric:>8}  {100 * test['mean_difference']:+6.2f} points, second better in {better} of "
+                     f"{test['n']} folds, p = {p_value}")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -50,6 +71,7 @@ def main() -> int:
     mean = {m: [100 * sum(r["folds"][k]["metrics"][m] for k in common) / len(common) for r in (a, b)] for m in ("ua", "wa")}
     print(f"mean over the {len(common)} common folds: UA {mean['ua'][0]:.2f} vs {mean['ua'][1]:.2f}, "
           f"WA {mean['wa'][0]:.2f} vs {mean['wa'][1]:.2f}; largest per-fold difference {100 * worst:.2f} points")
+    print(paired_summary(a, b))
     reproduced = same_identity and worst <= args.tolerance
     print("reproduced" if reproduced else f"NOT reproduced within {100 * args.tolerance:.1f} points")
     return 0 if reproduced else 1

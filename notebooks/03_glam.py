@@ -81,7 +81,9 @@
 # the self-attention ablation's 23–25 min (29–37 min beside a third job)
 # (`results/emodb/glam_stratified_10fold_best_val_e50_variant-mhsa_5ab0bdab.json`), the
 # single-3×3 ablation's 24–25 min (29–36 min beside a third job)
-# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_3x3_47d154fb.json`).
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_3x3_47d154fb.json`), and on
+# an Intel Xeon with AMX, fp32, the no-shortcut ablation's 16–17 min (25 min beside a third job)
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_shortcut_25f40080.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]
@@ -362,20 +364,45 @@ plots.confusion_matrix(confusion, class_names, normalize="true")
 plt.show()
 
 
-def against_first(r):
+paired_with_first = {v: results.paired_test(r, run) for v, r in runs.items() if r is not run}
+
+
+def against_first(v):
     """UA difference to the first variant on the folds both recorded, and its Wilcoxon p."""
-    if r is run:
+    if v not in paired_with_first:
         return {f"ΔUA vs {variants[0]}": "(reference)", "p": ""}
-    paired = results.paired_test(r, run)
+    paired = paired_with_first[v]
     p_value = "–" if paired["p_value"] is None else f"{paired['p_value']:.3f}"
     return {f"ΔUA vs {variants[0]}": f"{100 * paired['mean_difference']:+.2f} ({paired['n']} folds)", "p": p_value}
 
 
 ablation = pd.DataFrame([{"variant": v, "what": VARIANTS[v], "folds": len(r.completed_folds),
                           "params": r.data["model"]["param_count"], "UA": metrics.format_mean_std(r.aggregate, "ua"),
-                          "WA": metrics.format_mean_std(r.aggregate, "wa"), **against_first(r)}
+                          "WA": metrics.format_mean_std(r.aggregate, "wa"), **against_first(v)}
                          for v, r in runs.items()]).set_index("variant")
 ablation
+
+# %% [markdown]
+# The same comparison fold by fold: one dot per fold (the variant's UA minus the first
+# variant's on that fold), a black bar at the mean. Dots on both sides of zero mean that the
+# folds disagree on which model is better; a bar near zero amid a wide spread of dots is what
+# "p above 0.05" looks like.
+
+# %%
+if paired_with_first:
+    fig, ax = plt.subplots(figsize=(6, 0.9 + 0.45 * len(paired_with_first)), layout="constrained")
+    for row, paired in enumerate(paired_with_first.values()):
+        differences = 100 * np.asarray(paired["differences"])
+        ax.scatter(differences, np.full(len(differences), row), alpha=0.6)
+        ax.plot([differences.mean()] * 2, [row - 0.3, row + 0.3], color="black", lw=2)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set(yticks=range(len(paired_with_first)), yticklabels=list(paired_with_first),
+           ylim=(-0.6, len(paired_with_first) - 0.4), title="ablation, fold by fold",
+           xlabel=f"UA − UA of {variants[0]} on the same fold (points)")
+    ax.invert_yaxis()  # the table's order, top to bottom
+    plt.show()
+else:
+    print("one variant only: nothing to compare (pass e.g. variants=['glam', 'no_fusion'])")
 
 # %% [markdown]
 # ## 7. What the global-aware fusion learned

@@ -83,7 +83,9 @@
 # single-3×3 ablation's 24–25 min (29–36 min beside a third job)
 # (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_3x3_47d154fb.json`), and on
 # an Intel Xeon with AMX, fp32, the no-shortcut ablation's 16–17 min (25 min beside a third job)
-# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_shortcut_25f40080.json`).
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_shortcut_25f40080.json`); back
+# on the AMD CPU, the single-5×5 ablation's 35–37 min, two folds side by side
+# (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_5x5_16e72e3c.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 
 # %% tags=["parameters"]

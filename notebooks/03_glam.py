@@ -86,7 +86,7 @@
 # (`results/emodb/glam_stratified_10fold_best_val_e50_variant-no_shortcut_25f40080.json`); back
 # on the AMD CPU, the single-5×5 ablation's 35–37 min, two folds side by side
 # (`results/emodb/glam_stratified_10fold_best_val_e50_variant-single_5x5_16e72e3c.json`), and
-# GLAM in bfloat16 18–21 min, 29 min beside the tests (folds 1–8 of 10 so far, `precision = "bfloat16"`)
+# GLAM in bfloat16 12–21 min, 29 min beside the tests (`precision = "bfloat16"`)
 # (`results/emodb/glam_stratified_10fold_best_val_e50_variant-glam_89204598.json`).
 # Re-rendering the committed runs (every fold read back) and the exercises take about a minute.
 

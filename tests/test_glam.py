@@ -180,3 +180,21 @@ def test_receptive_fields_table():
     assert ms64["3x3"]["jump"] == 4 and ms64["5x5"]["freq_stem_half"] == (34, 32)
     assert rows[-1]["layer"] == "Conv 5x5" and rows[-1]["freq_stem_half"] == (50, 48)
     assert [r["kernel"] for r in receptive_fields("single_3x3") if r["layer"] == "MS(32)"] == ["3x3", "3x3"]
+
+
+def test_mixup_blends_inputs_and_targets_alike_and_alpha_zero_turns_it_off():
+    from papers.glam.recipe import mixup
+
+    x, y = _segments(8), torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    mixed_x, soft_y = mixup(0.5, 4, seed=1)(x, y)
+    assert soft_y.shape == (8, 4)
+    torch.testing.assert_close(soft_y.sum(dim=1), torch.ones(8))
+    # Every row is λ·own + (1 − λ)·partner with one λ per batch: recover λ from the targets and
+    # check that the inputs were blended with the same λ and the same partners.
+    lam = soft_y[torch.arange(8), y].min().item()
+    partners = [int(torch.argmin((x - (mixed_x[i] - lam * x[i]) / (1 - lam)).abs().flatten(1).amax(1)))
+                for i in range(8)]
+    torch.testing.assert_close(mixed_x, lam * x + (1 - lam) * x[partners])
+    assert not torch.equal(mixed_x, x)
+    same_x, same_y = mixup(0, 4, seed=1)(x, y)
+    assert same_x is x and same_y is y  # hard labels: plain cross-entropy, as α = 0 in the paper's table

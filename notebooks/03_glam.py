@@ -212,11 +212,12 @@ pd.DataFrame(receptive_fields("glam", X.shape[1:])).set_index(["layer", "path"])
 # way, so the loss is λ · CE(ŷ, y) + (1 − λ) · CE(ŷ, y_partner).
 #
 # Does it pay? On EMO-DB's stratified folds GLAM without mixup (`mixup_alpha = 0`) reached UA
-# 81.05 ± 5.15 against 77.95 ± 3.27 with α = 0.5, both in bfloat16 (paired: +3.10 points, better
-# in 7 of 10 folds, p = 0.084; the runs and their command are in the README's GLAM section): on a
-# corpus this small the blend does not earn its place, while the paper's IEMOCAP table puts
-# α = 0.5 ahead of α = 0 by 0.37 UA points. A regulariser is a bet on the data, worth re-checking
-# on yours.
+# 81.06 ± 2.76 against 81.07 ± 4.98 with α = 0.5, both in float32 on the same CPU (paired: −0.02
+# points, better in 5 of 10 folds, p = 0.85; in bfloat16 the gap was +3.10 for α = 0, p = 0.084,
+# from one low bf16 run; the runs and their commands are in the README's GLAM section): on a
+# corpus this small the blend neither earns nor costs anything measurable, while the paper's
+# IEMOCAP table puts α = 0.5 ahead of α = 0 by 0.37 UA points. A regulariser is a bet on the data,
+# worth re-checking on yours.
 
 # %%
 rng = np.random.default_rng(seed)
